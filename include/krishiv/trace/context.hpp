@@ -37,7 +37,9 @@ inline Context& current_slot() noexcept {
 
 }  // namespace detail
 
-inline const Context& Context::current() noexcept { return detail::current_slot(); }
+inline const Context& Context::current() noexcept {
+  return detail::current_slot();
+}
 
 // Makes a context current for a lexical scope; restores the previous one on destruction.
 // Not movable: scopes must nest, and a moved scope would restore out of order.

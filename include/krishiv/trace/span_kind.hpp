@@ -16,11 +16,16 @@ enum class SpanKind : std::uint8_t {
 
 constexpr std::string_view to_string(SpanKind k) noexcept {
   switch (k) {
-    case SpanKind::Internal: return "internal";
-    case SpanKind::Server: return "server";
-    case SpanKind::Client: return "client";
-    case SpanKind::Producer: return "producer";
-    case SpanKind::Consumer: return "consumer";
+    case SpanKind::Internal:
+      return "internal";
+    case SpanKind::Server:
+      return "server";
+    case SpanKind::Client:
+      return "client";
+    case SpanKind::Producer:
+      return "producer";
+    case SpanKind::Consumer:
+      return "consumer";
   }
   return "internal";
 }

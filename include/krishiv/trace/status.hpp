@@ -10,9 +10,12 @@ enum class StatusCode : std::uint8_t { Unset = 0, Ok = 1, Error = 2 };
 
 constexpr std::string_view to_string(StatusCode c) noexcept {
   switch (c) {
-    case StatusCode::Unset: return "unset";
-    case StatusCode::Ok: return "ok";
-    case StatusCode::Error: return "error";
+    case StatusCode::Unset:
+      return "unset";
+    case StatusCode::Ok:
+      return "ok";
+    case StatusCode::Error:
+      return "error";
   }
   return "unset";
 }

@@ -1,0 +1,462 @@
+#pragma once
+// The recording pipeline: per-thread buffers on the hot path, batches on the export thread.
+//
+//   span end ──memcpy──► thread's current Chunk ──(full)──► hand-off stack ──► export thread
+//                                                                               │ batches of
+//                                     free stack ◄──────── recycled chunks ◄────┘ SpanView
+//
+// The hot path takes no lock, makes no system call and allocates nothing in steady state: a
+// record is copied into the calling thread's chunk and published with one release store. Chunks
+// move between threads through two lock-free stacks (push, and take-all: neither can suffer
+// ABA). Memory is bounded by a fixed pool of chunks sized from OTEL_BSP_MAX_QUEUE_SIZE: when the
+// pool is empty, spans are dropped and counted, never waited for.
+//
+// force_flush() also exports what sits in chunks still being filled: a writer never rewrites the
+// committed part of a chunk, and only the export thread recycles chunks, so the export thread can
+// read [read, committed) of a live chunk safely.
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "krishiv/trace/detail/clock.hpp"
+#include "krishiv/trace/detail/env.hpp"
+#include "krishiv/trace/exporter.hpp"
+#include "krishiv/trace/resource.hpp"
+#include "krishiv/trace/span_record.hpp"
+
+namespace krishiv::trace {
+
+// The OpenTelemetry batch span processor knobs, with the spec's defaults.
+struct BatchOptions {
+  std::size_t max_queue_size = 2048;
+  std::chrono::milliseconds schedule_delay{5000};
+  std::size_t max_export_batch_size = 512;
+  std::chrono::milliseconds export_timeout{30000};
+
+  // OTEL_BSP_*; malformed values get one stderr line and the default.
+  static BatchOptions from_env() {
+    BatchOptions o;
+    o.max_queue_size = detail::env_u64("OTEL_BSP_MAX_QUEUE_SIZE", o.max_queue_size, 1, 1u << 30);
+    o.schedule_delay = detail::env_millis("OTEL_BSP_SCHEDULE_DELAY", o.schedule_delay);
+    o.max_export_batch_size =
+        detail::env_u64("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", o.max_export_batch_size, 1, 1u << 30);
+    o.export_timeout = detail::env_millis("OTEL_BSP_EXPORT_TIMEOUT", o.export_timeout);
+    if (o.max_export_batch_size > o.max_queue_size) {
+      // The spec: the batch size must be less than or equal to the queue size.
+      detail::config_warning("OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+                             std::to_string(o.max_export_batch_size),
+                             "exceeds OTEL_BSP_MAX_QUEUE_SIZE", std::to_string(o.max_queue_size));
+      o.max_export_batch_size = o.max_queue_size;
+    }
+    return o;
+  }
+};
+
+// Counters of the pipeline, readable at any time.
+struct PipelineStats {
+  std::uint64_t exported = 0;                // handed to the exporter, which reported success
+  std::uint64_t export_failed = 0;           // handed to the exporter, which reported failure
+  std::uint64_t dropped_queue_full = 0;      // no buffer space: dropped at span end
+  std::uint64_t dropped_after_shutdown = 0;  // ended after shutdown()
+};
+
+namespace detail {
+
+struct Chunk {
+  Chunk* next = nullptr;
+  std::uint32_t capacity = 0;
+  std::uint32_t used = 0;   // writer only (until handed off)
+  std::uint32_t spans = 0;  // writer only
+  std::uint32_t read = 0;   // export thread only: bytes already exported by a flush
+  std::atomic<std::uint32_t> committed{0};
+  bool pooled = true;  // oversized one-off chunks are freed, not recycled
+
+  std::uint8_t* data() noexcept { return reinterpret_cast<std::uint8_t*>(this + 1); }
+
+  static Chunk* create(std::uint32_t capacity, bool pooled) {
+    void* mem = ::operator new (sizeof(Chunk) + capacity, std::align_val_t{64});
+    auto* c = new (mem) Chunk;
+    c->capacity = capacity;
+    c->pooled = pooled;
+    return c;
+  }
+  static void destroy(Chunk* c) noexcept {
+    c->~Chunk();
+    ::operator delete (static_cast<void*>(c), std::align_val_t{64});
+  }
+  void reset() noexcept {
+    next = nullptr;
+    used = spans = read = 0;
+    committed.store(0, std::memory_order_relaxed);
+  }
+};
+
+// Lock-free stack with push and take-all only, so no pop can see a recycled node (no ABA).
+class ChunkStack {
+ public:
+  void push(Chunk* c) noexcept {
+    Chunk* head = head_.load(std::memory_order_relaxed);
+    do {
+      c->next = head;
+    } while (!head_.compare_exchange_weak(head, c, std::memory_order_release,
+                                          std::memory_order_relaxed));
+  }
+  Chunk* take_all() noexcept { return head_.exchange(nullptr, std::memory_order_acquire); }
+  bool empty() const noexcept { return head_.load(std::memory_order_relaxed) == nullptr; }
+
+ private:
+  std::atomic<Chunk*> head_{nullptr};
+};
+
+struct ThreadBuffer {
+  std::atomic<Chunk*> current{nullptr};
+  std::atomic<std::uint64_t> dropped{0};  // written by the owning thread only
+};
+
+inline constexpr std::uint32_t kChunkBytes = 16 * 1024;
+// Nominal bytes per buffered span, to turn a queue size in spans into a pool of chunks.
+inline constexpr std::size_t kNominalRecordBytes = 128;
+
+class BatchProcessor : public std::enable_shared_from_this<BatchProcessor> {
+ public:
+  BatchProcessor(std::unique_ptr<SpanExporter> exporter, BatchOptions options, Resource resource,
+                 InstrumentationScope scope)
+      : exporter_(std::move(exporter)),
+        options_(options),
+        resource_(std::move(resource)),
+        scope_(std::move(scope)),
+        max_chunks_(std::max<std::size_t>(
+            4, (options.max_queue_size * kNominalRecordBytes + kChunkBytes - 1) / kChunkBytes)) {
+    SpanClock::instance();  // calibrate before the first span, not in it
+  }
+
+  ~BatchProcessor() {
+    for (Chunk* list : {full_.take_all(), free_.take_all()}) {
+      while (list != nullptr) {
+        Chunk* next = list->next;
+        Chunk::destroy(list);
+        list = next;
+      }
+    }
+    for (ThreadBuffer* tb : threads_) delete tb;
+  }
+
+  // Starts the export thread; the thread keeps the processor alive until it ends.
+  void start() {
+    auto self = shared_from_this();
+    std::thread([self] { self->run(); }).detach();
+  }
+
+  // ---- hot path (any thread) ----------------------------------------------------------------
+
+  bool accepting() const noexcept { return !shut_down_.load(std::memory_order_relaxed); }
+
+  void append(ThreadBuffer& tb, const RecordHeader& header, const std::uint8_t* body,
+              std::size_t body_size) noexcept {
+    const std::size_t size = sizeof(RecordHeader) + body_size;
+    Chunk* c = tb.current.load(std::memory_order_relaxed);
+    if (c == nullptr || c->used + size > c->capacity) [[unlikely]] {
+      c = next_chunk(tb, c, size);
+      if (c == nullptr) {
+        tb.dropped.store(tb.dropped.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+        return;
+      }
+    }
+    std::uint8_t* dst = c->data() + c->used;
+    RecordHeader h = header;
+    h.size = static_cast<std::uint32_t>(size);
+    std::memcpy(dst, &h, sizeof h);
+    std::memcpy(dst + sizeof h, body, body_size);
+    c->used += static_cast<std::uint32_t>(size);
+    ++c->spans;
+    c->committed.store(c->used, std::memory_order_release);
+  }
+
+  void count_dropped_after_shutdown() noexcept {
+    dropped_after_shutdown_.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  ThreadBuffer* register_thread() {
+    auto* tb = new ThreadBuffer;
+    std::lock_guard lock(registry_mu_);
+    threads_.push_back(tb);
+    max_chunks_.fetch_add(1, std::memory_order_relaxed);  // its own current chunk
+    return tb;
+  }
+
+  // Thread exit: hand over what the thread holds, so nothing it ended is lost.
+  void unregister_thread(ThreadBuffer* tb) noexcept {
+    Chunk* c = nullptr;
+    {
+      std::lock_guard lock(registry_mu_);
+      threads_.erase(std::find(threads_.begin(), threads_.end(), tb));
+      c = tb->current.exchange(nullptr, std::memory_order_acq_rel);
+      retired_dropped_ += tb->dropped.load(std::memory_order_relaxed);
+    }
+    delete tb;
+    if (c != nullptr) hand_off(c);
+  }
+
+  // ---- control (any thread) -----------------------------------------------------------------
+
+  // Exports every span ended before the call; false if the timeout passed first.
+  bool force_flush(std::chrono::milliseconds timeout) { return request(Request::Flush, timeout); }
+
+  // Flushes, shuts the exporter down and stops the export thread. Spans ended afterwards are
+  // dropped and counted. Returns within the timeout even if the exporter is stuck.
+  bool shutdown(std::chrono::milliseconds timeout) {
+    if (shut_down_.exchange(true)) return true;
+    return request(Request::Shutdown, timeout);
+  }
+
+  PipelineStats stats() const {
+    PipelineStats s;
+    s.exported = exported_.load(std::memory_order_relaxed);
+    s.export_failed = export_failed_.load(std::memory_order_relaxed);
+    s.dropped_after_shutdown = dropped_after_shutdown_.load(std::memory_order_relaxed);
+    std::lock_guard lock(registry_mu_);
+    s.dropped_queue_full = retired_dropped_;
+    for (const ThreadBuffer* tb : threads_) {
+      s.dropped_queue_full += tb->dropped.load(std::memory_order_relaxed);
+    }
+    return s;
+  }
+
+  const Resource& resource() const noexcept { return resource_; }
+  const BatchOptions& options() const noexcept { return options_; }
+  SpanExporter& exporter() noexcept { return *exporter_; }
+
+ private:
+  enum class Request { Flush, Shutdown };
+
+  Chunk* next_chunk(ThreadBuffer& tb, Chunk* old, std::size_t need) noexcept {
+    if (old != nullptr) {
+      tb.current.store(nullptr, std::memory_order_release);
+      hand_off(old);
+    }
+    Chunk* c = nullptr;
+    if (need > kChunkBytes) {
+      // A span larger than a chunk gets a chunk of its own (rare: thousands of attributes).
+      c = try_allocate(static_cast<std::uint32_t>(need), false);
+    } else if (Chunk* list = free_.take_all(); list != nullptr) {
+      c = list;
+      if (list->next != nullptr) {
+        Chunk* rest = list->next;
+        while (rest != nullptr) {
+          Chunk* next = rest->next;
+          free_.push(rest);
+          rest = next;
+        }
+      }
+      c->next = nullptr;
+    } else {
+      c = try_allocate(kChunkBytes, true);
+    }
+    if (c != nullptr) tb.current.store(c, std::memory_order_release);
+    return c;
+  }
+
+  Chunk* try_allocate(std::uint32_t capacity, bool pooled) noexcept {
+    if (pooled) {
+      std::size_t n = allocated_.load(std::memory_order_relaxed);
+      do {
+        if (n >= max_chunks_.load(std::memory_order_relaxed)) return nullptr;
+      } while (!allocated_.compare_exchange_weak(n, n + 1, std::memory_order_relaxed));
+    } else if (capacity > options_.max_queue_size * kNominalRecordBytes) {
+      return nullptr;
+    }
+    try {
+      return Chunk::create(capacity, pooled);
+    } catch (...) {
+      if (pooled) allocated_.fetch_sub(1, std::memory_order_relaxed);
+      return nullptr;
+    }
+  }
+
+  // Always through the export thread, even when a flush already exported the whole chunk: only
+  // that thread may touch Chunk::read, and it may be reading this chunk right now.
+  void hand_off(Chunk* c) noexcept {
+    full_.push(c);
+    const std::size_t before = pending_.fetch_add(c->spans, std::memory_order_relaxed);
+    if (before < options_.max_export_batch_size &&
+        before + c->spans >= options_.max_export_batch_size) {
+      std::lock_guard lock(mu_);
+      cv_.notify_one();
+    }
+  }
+
+  void recycle(Chunk* c) noexcept {
+    if (!c->pooled) {
+      Chunk::destroy(c);
+      return;
+    }
+    c->reset();
+    free_.push(c);
+  }
+
+  bool request(Request r, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::unique_lock lock(mu_);
+    if (stopped_) return r == Request::Shutdown;
+    const std::uint64_t ticket = ++requested_;
+    if (r == Request::Shutdown) shutdown_requested_ = true;
+    flush_timeout_ = timeout;
+    cv_.notify_one();
+    if (done_cv_.wait_until(lock, deadline, [&] { return completed_ >= ticket || stopped_; })) {
+      return true;
+    }
+    // Deadline passed: an export is stuck (e.g. on the network). Make it give up.
+    lock.unlock();
+    exporter_->cancel();
+    return false;
+  }
+
+  void run() {
+    SpanBatch batch(resource_, scope_, time_base_);
+    std::vector<Chunk*> done;
+    for (;;) {
+      std::uint64_t ticket = 0;
+      bool shutting_down = false;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait_for(lock, options_.schedule_delay, [&] {
+          return requested_ > completed_ ||
+                 pending_.load(std::memory_order_relaxed) >= options_.max_export_batch_size;
+        });
+        ticket = requested_;
+        shutting_down = shutdown_requested_;
+      }
+      time_base_ = SpanClock::instance().time_base();
+      drain(batch, done);
+      if (ticket > completed_snapshot_) {
+        flush_live(batch);
+        exporter_->force_flush(flush_timeout_);
+      }
+      if (shutting_down) {
+        exporter_->shutdown(flush_timeout_);
+        std::lock_guard lock(mu_);
+        completed_ = ticket;
+        completed_snapshot_ = ticket;
+        stopped_ = true;
+        done_cv_.notify_all();
+        return;
+      }
+      if (ticket > completed_snapshot_) {
+        std::lock_guard lock(mu_);
+        completed_ = ticket;
+        completed_snapshot_ = ticket;
+        done_cv_.notify_all();
+      }
+    }
+  }
+
+  // Exports every handed-off chunk, oldest first.
+  void drain(SpanBatch& batch, std::vector<Chunk*>& done) {
+    Chunk* list = full_.take_all();
+    Chunk* fifo = nullptr;
+    while (list != nullptr) {  // the stack is newest-first
+      Chunk* next = list->next;
+      list->next = fifo;
+      fifo = list;
+      list = next;
+    }
+    for (Chunk* c = fifo; c != nullptr;) {
+      Chunk* next = c->next;
+      pending_.fetch_sub(c->spans, std::memory_order_relaxed);
+      collect(batch, c, c->read, c->used);
+      done.push_back(c);
+      if (batch.size() >= options_.max_export_batch_size) {
+        export_batch(batch);
+        for (Chunk* d : done) recycle(d);
+        done.clear();
+      }
+      c = next;
+    }
+    if (!batch.empty()) export_batch(batch);
+    for (Chunk* d : done) recycle(d);
+    done.clear();
+  }
+
+  // Exports the committed part of chunks that threads are still filling.
+  void flush_live(SpanBatch& batch) {
+    std::lock_guard lock(registry_mu_);
+    for (ThreadBuffer* tb : threads_) {
+      Chunk* c = tb->current.load(std::memory_order_acquire);
+      if (c == nullptr) continue;
+      const std::uint32_t committed = c->committed.load(std::memory_order_acquire);
+      collect(batch, c, c->read, committed);
+      c->read = committed;
+    }
+    if (!batch.empty()) export_batch(batch);
+  }
+
+  // Adds the records in [from, to) of a chunk, exporting whenever a batch fills up.
+  void collect(SpanBatch& batch, Chunk* c, std::uint32_t from, std::uint32_t to) {
+    for (std::uint32_t off = from; off < to;) {
+      const std::uint8_t* rec = c->data() + off;
+      std::uint32_t size;
+      std::memcpy(&size, rec, sizeof size);
+      batch.add_record(rec);
+      off += size;
+      if (batch.size() >= options_.max_export_batch_size) export_batch(batch);
+    }
+  }
+
+  void export_batch(SpanBatch& batch) {
+    const auto n = batch.size();
+    ExportResult r = ExportResult::Failure;
+    try {
+      r = exporter_->export_batch(batch);
+    } catch (...) {
+      // An exporter that throws loses its batch, not the process.
+    }
+    (r == ExportResult::Success ? exported_ : export_failed_)
+        .fetch_add(n, std::memory_order_relaxed);
+    batch.clear();
+  }
+
+  std::unique_ptr<SpanExporter> exporter_;
+  BatchOptions options_;
+  Resource resource_;
+  InstrumentationScope scope_;
+  TimeBase time_base_;
+
+  ChunkStack full_;
+  ChunkStack free_;
+  std::atomic<std::size_t> allocated_{0};
+  std::atomic<std::size_t> max_chunks_;
+  std::atomic<std::size_t> pending_{0};
+
+  mutable std::mutex registry_mu_;
+  std::vector<ThreadBuffer*> threads_;
+  std::uint64_t retired_dropped_ = 0;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::condition_variable done_cv_;
+  std::uint64_t requested_ = 0;
+  std::uint64_t completed_ = 0;
+  std::uint64_t completed_snapshot_ = 0;  // export thread's copy of completed_
+  bool shutdown_requested_ = false;
+  bool stopped_ = false;
+  std::chrono::milliseconds flush_timeout_{30000};
+
+  std::atomic<bool> shut_down_{false};
+  std::atomic<std::uint64_t> exported_{0};
+  std::atomic<std::uint64_t> export_failed_{0};
+  std::atomic<std::uint64_t> dropped_after_shutdown_{0};
+};
+
+}  // namespace detail
+}  // namespace krishiv::trace

@@ -1,0 +1,115 @@
+#pragma once
+// Span timestamps: the cheapest correct clock, converted to unix ns off the hot path.
+//
+// Where the kernel itself trusts the TSC (its clocksource is "tsc": invariant, synchronized
+// across cores), spans read it directly (~7 ns for two reads instead of ~50 ns for two
+// clock_gettime calls). Elsewhere ticks are CLOCK_REALTIME nanoseconds and conversion is the
+// identity. KRISHIV_TRACE_CLOCK=realtime forces the fallback.
+
+#include <time.h>
+
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+
+#include "krishiv/trace/span_record.hpp"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#define KRISHIV_TRACE_HAS_TSC 1
+#else
+#define KRISHIV_TRACE_HAS_TSC 0
+#endif
+
+namespace krishiv::trace::detail {
+
+inline std::int64_t realtime_ns() noexcept {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+inline bool kernel_trusts_tsc() noexcept {
+#if KRISHIV_TRACE_HAS_TSC
+  if (const char* force = std::getenv("KRISHIV_TRACE_CLOCK");
+      force != nullptr && std::strcmp(force, "realtime") == 0) {
+    return false;
+  }
+  std::FILE* f =
+      std::fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "r");
+  if (f == nullptr) return false;
+  char buf[32] = {};
+  const bool ok = std::fgets(buf, sizeof buf, f) != nullptr && std::strncmp(buf, "tsc", 3) == 0 &&
+                  (buf[3] == '\n' || buf[3] == '\0');
+  std::fclose(f);
+  return ok;
+#else
+  return false;
+#endif
+}
+
+class SpanClock {
+ public:
+  static SpanClock& instance() noexcept {
+    static SpanClock clock;
+    return clock;
+  }
+
+  // Hot path: one TSC read, or one clock_gettime.
+  static std::int64_t now() noexcept {
+#if KRISHIV_TRACE_HAS_TSC
+    if (instance().use_tsc_) return static_cast<std::int64_t>(__rdtsc());
+#endif
+    return realtime_ns();
+  }
+
+  bool uses_tsc() const noexcept {
+    return use_tsc_;
+  }
+
+  // A conversion for ticks read up to now. With the TSC, the rate is re-measured against
+  // CLOCK_REALTIME over the whole time since start, so it gets more exact as the process lives.
+  TimeBase time_base() noexcept {
+    if (!use_tsc_) return TimeBase{};
+    std::lock_guard lock(mu_);
+    const std::int64_t real = realtime_ns();
+    const std::int64_t tick = read_tsc();
+    if (tick - base_.tick0 > 1'000'000) {
+      base_.ns_per_tick =
+          static_cast<double>(real - base_.unix0) / static_cast<double>(tick - base_.tick0);
+    }
+    return base_;
+  }
+
+ private:
+  SpanClock() noexcept : use_tsc_(kernel_trusts_tsc()) {
+    if (!use_tsc_) return;
+    // Initial rate from a short (~2 ms) measurement; time_base() refines it later.
+    base_.unix0 = realtime_ns();
+    base_.tick0 = read_tsc();
+    std::int64_t real;
+    do {
+      real = realtime_ns();
+    } while (real - base_.unix0 < 2'000'000);
+    const std::int64_t tick = read_tsc();
+    base_.ns_per_tick =
+        static_cast<double>(real - base_.unix0) / static_cast<double>(tick - base_.tick0);
+  }
+
+  static std::int64_t read_tsc() noexcept {
+#if KRISHIV_TRACE_HAS_TSC
+    return static_cast<std::int64_t>(__rdtsc());
+#else
+    return realtime_ns();
+#endif
+  }
+
+  bool use_tsc_;
+  std::mutex mu_;
+  TimeBase base_;
+};
+
+}  // namespace krishiv::trace::detail

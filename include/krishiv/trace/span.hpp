@@ -1,0 +1,496 @@
+#pragma once
+// Spans: RAII guards that record a finished span when they die.
+//
+//   auto s = info_span("checkpoint_commit", job_id{job}, epoch{42}).entered();
+//   s.add_event("manifest_written", attr("bytes", n));
+//   // ends, and the previous span becomes current again, at the end of the scope
+//
+// A span's parent is the current span (context.hpp) unless a Context or SpanContext argument
+// names another, or `root` asks for none. A span that is not sampled records nothing but still
+// has ids and propagates its context (sampled flag off); a span of a disabled level is inert and
+// leaves the current context untouched.
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#include "krishiv/trace/attribute.hpp"
+#include "krishiv/trace/context.hpp"
+#include "krishiv/trace/detail/clock.hpp"
+#include "krishiv/trace/detail/pipeline.hpp"
+#include "krishiv/trace/detail/record_writer.hpp"
+#include "krishiv/trace/detail/small_buffer.hpp"
+#include "krishiv/trace/field.hpp"
+#include "krishiv/trace/span_kind.hpp"
+#include "krishiv/trace/span_record.hpp"
+#include "krishiv/trace/status.hpp"
+
+namespace krishiv::trace {
+
+enum class Level : std::uint8_t { Trace = 0, Debug = 1, Info = 2, Warn = 3, Error = 4, Off = 5 };
+
+namespace detail {
+inline constinit std::atomic<std::uint8_t> g_max_level{0};
+}  // namespace detail
+
+// Spans below this level are inert. Runtime filter; the default records every level.
+inline void set_max_level(Level l) noexcept {
+  detail::g_max_level.store(static_cast<std::uint8_t>(l), std::memory_order_relaxed);
+}
+inline Level max_level() noexcept {
+  return static_cast<Level>(detail::g_max_level.load(std::memory_order_relaxed));
+}
+inline bool level_enabled(Level l) noexcept {
+  return static_cast<std::uint8_t>(l) >= detail::g_max_level.load(std::memory_order_relaxed);
+}
+
+// A key and a value for add_event/add_link/set_attributes: `attr("rows", 42)`.
+template <typename T>
+struct KeyValue {
+  std::string_view key;
+  const T& value;
+};
+template <typename T>
+KeyValue<T> attr(std::string_view key, const T& value) noexcept {
+  return {key, value};
+}
+
+// Start options, passed among a span's arguments.
+struct root_t {
+  explicit root_t() = default;
+};
+inline constexpr root_t root{};  // start a new trace, ignoring the current span
+
+class Span;
+
+// Makes a span current until destroyed (Span::enter()). Scopes must nest: not movable.
+class [[nodiscard]] SpanScope {
+ public:
+  explicit SpanScope(const Span& span);
+  ~SpanScope() = default;
+  SpanScope(const SpanScope&) = delete;
+  SpanScope& operator=(const SpanScope&) = delete;
+
+ private:
+  std::optional<ContextScope> scope_;
+};
+
+class Span {
+ public:
+  static constexpr std::size_t kInlineBytes = 128;
+
+  Span() noexcept = default;  // inert
+  Span(Span&& o) noexcept { take(o); }
+  Span& operator=(Span&& o) noexcept {
+    if (this != &o) {
+      end();
+      take(o);
+    }
+    return *this;
+  }
+  Span(const Span&) = delete;
+  Span& operator=(const Span&) = delete;
+  ~Span() { end(); }
+
+  // Has ids (sampled or not): it can be a parent and be propagated.
+  bool is_valid() const noexcept { return valid_; }
+  // Will produce a record when it ends.
+  bool is_recording() const noexcept { return pipeline_ != nullptr; }
+  bool has_ended() const noexcept { return valid_ && pipeline_ == nullptr && ended_; }
+
+  SpanContext context() const {
+    if (!valid_) return {};
+    return SpanContext{header_.trace_id, header_.span_id, TraceFlags(header_.flags), state_, false};
+  }
+
+  // Sets (or overwrites, per the OpenTelemetry spec) an attribute. Values: bool, integers,
+  // floating point, strings, and std::vector of those (or an AttributeValue).
+  template <typename T>
+  Span& set_attribute(std::string_view key, const T& value) {
+    if (pipeline_ == nullptr) return *this;
+    const bool replaced = kill_attribute(key);
+    if (!replaced && attribute_count_ >= pipeline_->limits.attribute_count) {
+      ++dropped_attributes_;
+      return *this;
+    }
+    attribute_count_ += replaced ? 0 : 1;
+    detail::put_attribute(body_, key, value, pipeline_->limits.attribute_value_length);
+    return *this;
+  }
+  template <detail::fixed_string K, typename T>
+  Span& set_attribute(const field<K, T>& f) {
+    return set_attribute(field<K, T>::key, f.value);
+  }
+
+  template <typename... KVs>
+  Span& add_event(std::string_view name, const KVs&... kvs) {
+    if (pipeline_ == nullptr) return *this;
+    if (event_count_ >= pipeline_->limits.event_count) {
+      ++dropped_events_;
+      return *this;
+    }
+    ++event_count_;
+    const std::size_t limit = pipeline_->limits.attributes_per_event;
+    const std::size_t n = std::min(sizeof...(KVs), limit);
+    detail::begin_event(body_, detail::SpanClock::now(), name, n, sizeof...(KVs) - n);
+    write_kvs(n, kvs...);
+    return *this;
+  }
+
+  template <typename... KVs>
+  Span& add_link(const SpanContext& linked, const KVs&... kvs) {
+    if (pipeline_ == nullptr || !linked.is_valid()) return *this;
+    if (link_count_ >= pipeline_->limits.link_count) {
+      ++dropped_links_;
+      return *this;
+    }
+    ++link_count_;
+    const std::size_t limit = pipeline_->limits.attributes_per_link;
+    const std::size_t n = std::min(sizeof...(KVs), limit);
+    const std::string state = linked.trace_state.to_string();
+    detail::begin_link(body_, linked.trace_id, linked.span_id, linked.flags, linked.is_remote,
+                       state, n, sizeof...(KVs) - n);
+    write_kvs(n, kvs...);
+    return *this;
+  }
+
+  // Ok is final (the spec: later attempts to set Error are ignored); Unset is never set back.
+  Span& set_status(StatusCode code, std::string_view message = {}) {
+    if (pipeline_ == nullptr || code == StatusCode::Unset) return *this;
+    if (static_cast<StatusCode>(header_.status) == StatusCode::Ok) return *this;
+    header_.status = static_cast<std::uint8_t>(code);
+    // The description is only meaningful for Error (spec: ignored otherwise).
+    status_message_ = code == StatusCode::Error ? std::string(message) : std::string();
+    return *this;
+  }
+
+  // Ends the span: records it (if sampled). Idempotent.
+  void end() noexcept {
+    if (pipeline_ == nullptr) {
+      ended_ = valid_;
+      return;
+    }
+    header_.end = detail::SpanClock::now();
+    detail::Pipeline* p = pipeline_;
+    pipeline_ = nullptr;
+    ended_ = true;
+    if (!p->processor->accepting()) [[unlikely]] {
+      p->processor->count_dropped_after_shutdown();
+      return;
+    }
+    if (!finish_body()) return;
+    // Record into this thread's buffer of the same pipeline (the span may have been moved to
+    // another thread, or the provider replaced since it started).
+    detail::Pipeline* here = detail::active_pipeline();
+    if (here != p) [[unlikely]] {
+      p->processor->count_dropped_after_shutdown();
+      return;
+    }
+    p->processor->append(*detail::t_fast.buffer, header_, body_.data(), body_.size());
+  }
+
+  // Makes this span current for the returned scope's lifetime.
+  SpanScope enter() const { return SpanScope(*this); }
+
+  // Moves the span into a guard that is current until it dies (Rust tracing's `entered()`).
+  class Entered;
+  Entered entered() &&;
+
+  // ---- for the factories in this header and schema.hpp ----
+
+  struct StartOptions {
+    SpanKind kind = SpanKind::Internal;
+    const SpanContext* parent = nullptr;  // explicit parent; else the current span
+    bool root = false;
+  };
+
+  static Span start(const SchemaInfo* schema, std::string_view name,
+                    const StartOptions& options) noexcept {
+    Span s;
+    s.begin(schema, name, options);
+    return s;
+  }
+
+  // Appends one schema field value (untagged: the schema knows the type).
+  template <typename T>
+  void put_schema_value(const T& v) {
+    if (pipeline_ == nullptr) return;
+    if constexpr (std::is_same_v<T, bool>) {
+      body_.push(v ? 1 : 0);
+    } else if constexpr (std::is_same_v<T, std::int64_t> || std::is_same_v<T, double>) {
+      detail::put_raw(body_, v);
+    } else {
+      detail::put_str(body_, detail::truncate_utf8(v, pipeline_->limits.attribute_value_length));
+    }
+  }
+  void count_schema_fields(std::size_t n) noexcept { attribute_count_ += n; }
+
+ private:
+  friend class SpanScope;
+
+  void begin(const SchemaInfo* schema, std::string_view name,
+             const StartOptions& options) noexcept {
+    const SpanContext* parent = options.parent;
+    const Context& current = Context::current();
+    if (parent == nullptr && !options.root && current.has_span()) parent = &current.span_context();
+    if (parent != nullptr && !parent->is_valid()) parent = nullptr;
+
+    detail::Pipeline* p = detail::active_pipeline();
+    header_.kind = static_cast<std::uint8_t>(options.kind);
+    header_.span_id = SpanId::random();
+    std::uint8_t flags;
+    if (parent != nullptr) {
+      header_.trace_id = parent->trace_id;
+      header_.parent_span_id = parent->span_id;
+      header_.bits = detail::kHasParent | detail::kParentRemoteKnown |
+                     (parent->is_remote ? detail::kParentRemote : 0);
+      // W3C Level 2 §3.2.2.5: the random flag is copied when continuing a trace.
+      flags = parent->flags.bits() & TraceFlags::kRandom;
+      state_ = parent->trace_state;
+    } else {
+      header_.trace_id = TraceId::random();
+      flags = TraceFlags::kRandom;  // all 16 bytes came from the generator
+    }
+    valid_ = true;
+    const bool sampled = p != nullptr && p->sampler.should_sample(parent, header_.trace_id);
+    header_.flags = flags | (sampled ? TraceFlags::kSampled : 0);
+    if (!sampled) return;
+    pipeline_ = p;
+    header_.schema = schema;
+    if (schema == nullptr) {
+      body_.push(static_cast<std::uint8_t>(detail::Item::Name));
+      detail::put_str(body_, name);
+    }
+    header_.start = detail::SpanClock::now();
+  }
+
+  template <typename... KVs>
+  void write_kvs(std::size_t n, const KVs&... kvs) {
+    std::size_t i = 0;
+    (
+        [&] {
+          if (i++ >= n) return;
+          detail::put_key(body_, kv_key(kvs));
+          detail::put_natural(body_, kv_value(kvs), pipeline_->limits.attribute_value_length);
+        }(),
+        ...);
+  }
+  template <typename T>
+  static std::string_view kv_key(const KeyValue<T>& kv) noexcept {
+    return kv.key;
+  }
+  template <typename T>
+  static const T& kv_value(const KeyValue<T>& kv) noexcept {
+    return kv.value;
+  }
+  template <detail::fixed_string K, typename T>
+  static std::string_view kv_key(const field<K, T>&) noexcept {
+    return field<K, T>::key;
+  }
+  template <detail::fixed_string K, typename T>
+  static const T& kv_value(const field<K, T>& f) noexcept {
+    return f.value;
+  }
+
+  // Marks an earlier dynamic attribute with this key dead; true if there was one.
+  bool kill_attribute(std::string_view key) noexcept {
+    if (attribute_count_ == 0) return false;
+    std::uint8_t* p = body_.data() + schema_end();
+    std::uint8_t* end = body_.data() + body_.size();
+    while (p < end) {
+      const auto item = static_cast<detail::Item>(*p);
+      detail::Reader r{p + 1, end};
+      if (item == detail::Item::Attribute) {
+        if (r.str() == key) {
+          *p = static_cast<std::uint8_t>(detail::Item::DeadAttribute);
+          return true;
+        }
+      }
+      p = skip_item(item, p + 1);
+    }
+    return false;
+  }
+  std::size_t schema_end() const noexcept {
+    const SchemaInfo* s = header_.schema;
+    if (s == nullptr) return 0;
+    const std::uint8_t* p = body_.data();
+    for (std::size_t i = 0; i < s->field_count; ++i) p = detail::skip_value(s->fields[i].type, p);
+    return static_cast<std::size_t>(p - body_.data());
+  }
+  static std::uint8_t* skip_item(detail::Item item, std::uint8_t* p) noexcept {
+    detail::Reader r{p, nullptr};
+    switch (item) {
+      case detail::Item::Attribute:
+      case detail::Item::DeadAttribute:
+        r.str();
+        return const_cast<std::uint8_t*>(detail::skip_tagged_value(r.p));
+      case detail::Item::Name:
+        r.str();
+        return const_cast<std::uint8_t*>(r.p);
+      case detail::Item::Event: {
+        r.p += 8;
+        r.str();
+        auto n = r.varint();
+        r.varint();
+        detail::read_attributes(r, n, [](std::string_view, ValueView) {});
+        return const_cast<std::uint8_t*>(r.p);
+      }
+      case detail::Item::Link: {
+        r.p += 26;
+        r.str();
+        auto n = r.varint();
+        r.varint();
+        detail::read_attributes(r, n, [](std::string_view, ValueView) {});
+        return const_cast<std::uint8_t*>(r.p);
+      }
+      default:
+        return const_cast<std::uint8_t*>(r.p);
+    }
+  }
+
+  // Items known only at the end; false if the body could not be completed (out of memory).
+  bool finish_body() noexcept {
+    try {
+      if (!status_message_.empty()) {
+        detail::put_string_item(body_, detail::Item::StatusMessage, status_message_);
+      }
+      if (!state_.empty()) {
+        detail::put_string_item(body_, detail::Item::TraceState, state_.to_string());
+      }
+      if ((dropped_attributes_ | dropped_events_ | dropped_links_) != 0) {
+        detail::put_dropped(body_, dropped_attributes_, dropped_events_, dropped_links_);
+      }
+      return true;
+    } catch (...) {
+      return false;
+    }
+  }
+
+  void take(Span& o) noexcept {
+    header_ = o.header_;
+    state_ = std::move(o.state_);
+    body_ = std::move(o.body_);
+    status_message_ = std::move(o.status_message_);
+    pipeline_ = std::exchange(o.pipeline_, nullptr);
+    valid_ = std::exchange(o.valid_, false);
+    ended_ = std::exchange(o.ended_, false);
+    attribute_count_ = o.attribute_count_;
+    event_count_ = o.event_count_;
+    link_count_ = o.link_count_;
+    dropped_attributes_ = o.dropped_attributes_;
+    dropped_events_ = o.dropped_events_;
+    dropped_links_ = o.dropped_links_;
+  }
+
+  detail::RecordHeader header_{};
+  detail::Pipeline* pipeline_ = nullptr;  // non-null while recording
+  bool valid_ = false;
+  bool ended_ = false;
+  std::uint32_t attribute_count_ = 0;
+  std::uint32_t event_count_ = 0;
+  std::uint32_t link_count_ = 0;
+  std::uint32_t dropped_attributes_ = 0;
+  std::uint32_t dropped_events_ = 0;
+  std::uint32_t dropped_links_ = 0;
+  TraceState state_;
+  std::string status_message_;
+  detail::SmallBuffer<kInlineBytes> body_;
+};
+
+inline SpanScope::SpanScope(const Span& span) {
+  if (span.is_valid()) scope_.emplace(Context(span.context()));
+}
+
+// A span that is current for exactly its own lifetime. Not movable: it restores the previous
+// context when it dies, so it must die in the scope that created it.
+class [[nodiscard]] Span::Entered : public Span {
+ public:
+  explicit Entered(Span&& s) : Span(std::move(s)), scope_(static_cast<const Span&>(*this)) {}
+  Entered(const Entered&) = delete;
+  Entered& operator=(const Entered&) = delete;
+  ~Entered() { end(); }
+
+ private:
+  SpanScope scope_;
+};
+
+inline Span::Entered Span::entered() && {
+  return Entered(std::move(*this));
+}
+
+using EnteredSpan = Span::Entered;
+
+// ---- factories ----------------------------------------------------------------------------
+
+namespace detail {
+
+template <typename Arg>
+void apply_option(Span::StartOptions& o, const Arg& a) noexcept {
+  using A = std::remove_cvref_t<Arg>;
+  if constexpr (std::is_same_v<A, SpanKind>) {
+    o.kind = a;
+  } else if constexpr (std::is_same_v<A, SpanContext>) {
+    o.parent = &a;
+  } else if constexpr (std::is_same_v<A, Context>) {
+    o.parent = &a.span_context();
+  } else if constexpr (std::is_same_v<A, root_t>) {
+    o.root = true;
+  }
+}
+
+template <typename A>
+inline constexpr bool is_option_v = std::is_same_v<A, SpanKind> || std::is_same_v<A, SpanContext> ||
+                                    std::is_same_v<A, Context> || std::is_same_v<A, root_t>;
+
+template <typename Arg>
+void apply_field(Span& s, const Arg& a) {
+  using A = std::remove_cvref_t<Arg>;
+  if constexpr (!is_option_v<A>) s.set_attribute(A::key, a.value);
+}
+
+template <typename Arg>
+inline constexpr bool is_span_arg_v =
+    is_option_v<std::remove_cvref_t<Arg>> || Field<std::remove_cvref_t<Arg>>;
+
+template <typename... Args>
+Span make_span(Level level, std::string_view name, const Args&... args) {
+  static_assert((is_span_arg_v<Args> && ...),
+                "span arguments are fields (job_id{...}, field<\"key\", T>{...}), a SpanKind, a "
+                "parent Context/SpanContext, or krishiv::trace::root");
+  if (!level_enabled(level)) return Span();
+  Span::StartOptions o;
+  (apply_option(o, args), ...);
+  Span s = Span::start(nullptr, name, o);
+  if (s.is_recording()) (apply_field(s, args), ...);
+  return s;
+}
+
+}  // namespace detail
+
+template <typename... Args>
+Span trace_span(std::string_view name, const Args&... args) {
+  return detail::make_span(Level::Trace, name, args...);
+}
+template <typename... Args>
+Span debug_span(std::string_view name, const Args&... args) {
+  return detail::make_span(Level::Debug, name, args...);
+}
+template <typename... Args>
+Span info_span(std::string_view name, const Args&... args) {
+  return detail::make_span(Level::Info, name, args...);
+}
+template <typename... Args>
+Span warn_span(std::string_view name, const Args&... args) {
+  return detail::make_span(Level::Warn, name, args...);
+}
+template <typename... Args>
+Span error_span(std::string_view name, const Args&... args) {
+  return detail::make_span(Level::Error, name, args...);
+}
+
+}  // namespace krishiv::trace
