@@ -181,6 +181,8 @@ class BatchProcessor : public std::enable_shared_from_this<BatchProcessor> {
     c->used += static_cast<std::uint32_t>(size);
     ++c->spans;
     c->committed.store(c->used, std::memory_order_release);
+    if (!c->pooled) [[unlikely]]
+      hand_off(c);
   }
 
   void count_dropped_after_shutdown() noexcept {
@@ -203,9 +205,10 @@ class BatchProcessor : public std::enable_shared_from_this<BatchProcessor> {
       threads_.erase(std::find(threads_.begin(), threads_.end(), tb));
       c = tb->current.exchange(nullptr, std::memory_order_acq_rel);
       retired_dropped_ += tb->dropped.load(std::memory_order_relaxed);
+      // Under the lock: a concurrent flush sees either this thread or its chunk, never neither.
+      if (c != nullptr) hand_off(c);
     }
     delete tb;
-    if (c != nullptr) hand_off(c);
   }
 
   // ---- control (any thread) -----------------------------------------------------------------
@@ -240,31 +243,32 @@ class BatchProcessor : public std::enable_shared_from_this<BatchProcessor> {
  private:
   enum class Request { Flush, Shutdown };
 
+  // Order matters for force_flush(): the old chunk is handed off *before* `current` changes, so a
+  // flush that no longer sees it as current is sure to find it in the hand-off stack.
   Chunk* next_chunk(ThreadBuffer& tb, Chunk* old, std::size_t need) noexcept {
-    if (old != nullptr) {
-      tb.current.store(nullptr, std::memory_order_release);
-      hand_off(old);
-    }
+    if (need > kChunkBytes) return oversized(need);
+    if (old != nullptr) hand_off(old);
     Chunk* c = nullptr;
-    if (need > kChunkBytes) {
-      // A span larger than a chunk gets a chunk of its own (rare: thousands of attributes).
-      c = try_allocate(static_cast<std::uint32_t>(need), false);
-    } else if (Chunk* list = free_.take_all(); list != nullptr) {
+    if (Chunk* list = free_.take_all(); list != nullptr) {
       c = list;
-      if (list->next != nullptr) {
-        Chunk* rest = list->next;
-        while (rest != nullptr) {
-          Chunk* next = rest->next;
-          free_.push(rest);
-          rest = next;
-        }
+      for (Chunk* rest = list->next; rest != nullptr;) {
+        Chunk* next = rest->next;
+        free_.push(rest);
+        rest = next;
       }
       c->next = nullptr;
     } else {
       c = try_allocate(kChunkBytes, true);
     }
-    if (c != nullptr) tb.current.store(c, std::memory_order_release);
+    tb.current.store(c, std::memory_order_release);
     return c;
+  }
+
+  // A span larger than a chunk (thousands of attributes) gets a one-off chunk that is handed off
+  // as soon as the record is in it: it never becomes a thread's current chunk, so no stale
+  // pointer to it can outlive it. Returns a chunk the caller writes exactly one record into.
+  Chunk* oversized(std::size_t need) noexcept {
+    return try_allocate(static_cast<std::uint32_t>(need), false);
   }
 
   Chunk* try_allocate(std::uint32_t capacity, bool pooled) noexcept {
@@ -341,6 +345,7 @@ class BatchProcessor : public std::enable_shared_from_this<BatchProcessor> {
       drain(batch, done);
       if (ticket > completed_snapshot_) {
         flush_live(batch);
+        drain(batch, done);  // chunks handed off while flush_live ran
         exporter_->force_flush(flush_timeout_);
       }
       if (shutting_down) {

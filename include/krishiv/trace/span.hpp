@@ -270,8 +270,8 @@ class Span {
   }
 
   template <typename... KVs>
-  void write_kvs(std::size_t n, const KVs&... kvs) {
-    std::size_t i = 0;
+  void write_kvs([[maybe_unused]] std::size_t n, const KVs&... kvs) {
+    [[maybe_unused]] std::size_t i = 0;
     (
         [&] {
           if (i++ >= n) return;

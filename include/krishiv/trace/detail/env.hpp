@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include "krishiv/trace/detail/ows.hpp"
+
 namespace krishiv::trace::detail {
 
 // One line per problem; stderr is unbuffered, so a single fprintf call keeps lines whole.
@@ -24,17 +26,6 @@ inline void config_warning(std::string_view var, std::string_view value, std::st
                static_cast<int>(var.size()), var.data(), static_cast<int>(value.size()),
                value.data(), static_cast<int>(problem.size()), problem.data(),
                static_cast<int>(fallback.size()), fallback.data());
-}
-
-// A template only so that it can share a translation unit with trace_state.hpp's identical
-// non-template detail::trim_ows (overload resolution prefers that one; both trim spaces and tabs).
-// Two definitions of one non-template function would not compile; one shared definition in a
-// small detail header should replace both.
-template <typename = void>
-constexpr std::string_view trim_ows(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
 }
 
 // The variable's value, or nullopt when unset. An empty value counts as unset, as the

@@ -1,0 +1,141 @@
+#pragma once
+// The entity producing telemetry (resource/sdk.md): attributes every exported span carries.
+//
+// The resource a tracer provider should use, lowest precedence first:
+//   Resource::from_env()                    SDK defaults, then OTEL_RESOURCE_ATTRIBUTES, then
+//                                           OTEL_SERVICE_NAME
+//     .merge(Resource::create(code_attrs))  attributes given in code win over the environment
+// resource/sdk.md, "Specifying resource information via an environment variable": the
+// environment is the secondary resource, "the user provided resource information has higher
+// priority".
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+#include "krishiv/trace/attribute.hpp"
+#include "krishiv/trace/detail/env.hpp"
+#include "krishiv/trace/version.hpp"
+
+namespace krishiv::trace {
+
+namespace detail {
+
+// process.executable.name: on Linux "the base name of the target of /proc/[pid]/exe"
+// (semantic conventions, process), falling back to /proc/self/comm (truncated to 15 bytes by
+// the kernel). Empty when neither is readable, e.g. off Linux.
+inline std::string process_executable_name() {
+  std::error_code ec;
+  const auto target = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    std::string name = target.filename().string();
+    // The kernel appends this to the link of an executable deleted since it started.
+    constexpr std::string_view kDeleted = " (deleted)";
+    if (name.size() > kDeleted.size() && name.ends_with(kDeleted)) {
+      name.resize(name.size() - kDeleted.size());
+    }
+    if (!name.empty()) return name;
+  }
+  std::string name;
+  if (std::FILE* f = std::fopen("/proc/self/comm", "r")) {
+    char buf[64];
+    if (std::fgets(buf, sizeof buf, f) != nullptr) name = buf;
+    std::fclose(f);
+  }
+  while (!name.empty() && (name.back() == '\n' || name.back() == '\r')) name.pop_back();
+  return name;
+}
+
+}  // namespace detail
+
+class Resource {
+ public:
+  // Keys are unique in every Resource the functions below return; code that edits `attributes`
+  // directly keeps that so (exporters send one value per key).
+  Attributes attributes;
+
+  // The empty resource.
+  Resource() = default;
+
+  // A resource with exactly these attributes; a repeated key keeps its last value.
+  static Resource create(Attributes attrs) {
+    Resource r;
+    r.attributes.reserve(attrs.size());
+    for (auto& a : attrs) r.put(std::move(a.key), std::move(a.value));
+    return r;
+  }
+
+  // The SDK-provided attributes (semantic conventions, "Semantic Attributes with SDK-provided
+  // Default Value"): service.name "unknown_service:<process.executable.name>" (or
+  // "unknown_service" when that name is unknown) and telemetry.sdk.{name,language,version}.
+  static Resource defaults() {
+    static const std::string service_name = [] {
+      auto exe = detail::process_executable_name();
+      return exe.empty() ? std::string("unknown_service") : "unknown_service:" + exe;
+    }();
+    Resource r;
+    r.attributes = {
+        {"service.name", service_name},
+        {"telemetry.sdk.language", std::string("cpp")},
+        {"telemetry.sdk.name", std::string("krishiv-trace")},
+        {"telemetry.sdk.version", std::string(kVersion)},
+    };
+    return r;
+  }
+
+  // defaults(), updated by OTEL_RESOURCE_ATTRIBUTES, updated by OTEL_SERVICE_NAME (which
+  // "takes precedence" over a service.name in OTEL_RESOURCE_ATTRIBUTES,
+  // configuration/sdk-environment-variables.md). OTEL_RESOURCE_ATTRIBUTES is the W3C Baggage
+  // list format without properties (see detail::parse_key_value_list); its values are strings.
+  // Any malformed entry discards the whole variable with one warning (resource/sdk.md: "the
+  // entire environment variable value SHOULD be discarded and an error SHOULD be reported").
+  static Resource from_env() {
+    Resource r = defaults();
+    constexpr const char* kVar = "OTEL_RESOURCE_ATTRIBUTES";
+    if (const auto raw = detail::env_string(kVar)) {
+      std::string problem;
+      if (auto pairs = detail::parse_key_value_list(*raw, &problem)) {
+        for (auto& [key, value] : *pairs) r.put(std::move(key), std::move(value));
+      } else {
+        detail::config_warning(kVar, *raw, problem, "none of its attributes");
+      }
+    }
+    if (auto name = detail::env_string("OTEL_SERVICE_NAME"))
+      r.put("service.name", std::move(*name));
+    return r;
+  }
+
+  // resource/sdk.md, "Merge": every key of either resource; for a key in both, the value from
+  // `updating`, even an empty string. Keys keep this resource's order, new keys follow.
+  Resource merge(const Resource& updating) const {
+    Resource r = *this;
+    for (const auto& a : updating.attributes) r.put(a.key, a.value);
+    return r;
+  }
+
+  // The value for `key`, or nullptr.
+  const AttributeValue* get(std::string_view key) const noexcept {
+    for (const auto& a : attributes) {
+      if (a.key == key) return &a.value;
+    }
+    return nullptr;
+  }
+
+  friend bool operator==(const Resource&, const Resource&) = default;
+
+ private:
+  void put(std::string key, AttributeValue value) {
+    for (auto& a : attributes) {
+      if (a.key == key) {
+        a.value = std::move(value);
+        return;
+      }
+    }
+    attributes.push_back(Attribute{std::move(key), std::move(value)});
+  }
+};
+
+}  // namespace krishiv::trace

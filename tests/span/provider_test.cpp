@@ -1,0 +1,181 @@
+#include "krishiv/trace/provider.hpp"
+
+#include <unistd.h>
+#include <catch2/catch.hpp>
+#include <cstdio>
+
+#include "span_test_support.hpp"
+
+namespace kt = krishiv::trace;
+using test::Recorder;
+
+namespace {
+// Captures what the code under test writes to stderr.
+class StderrCapture {
+ public:
+  StderrCapture() : file_(std::tmpfile()) {
+    std::fflush(stderr);
+    saved_ = dup(2);
+    dup2(fileno(file_), 2);
+  }
+  ~StderrCapture() { restore(); }
+  std::string text() {
+    restore();
+    std::string out;
+    std::rewind(file_);
+    char buf[512];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, file_)) > 0) out.append(buf, n);
+    return out;
+  }
+
+ private:
+  void restore() {
+    if (saved_ < 0) return;
+    std::fflush(stderr);
+    dup2(saved_, 2);
+    close(saved_);
+    saved_ = -1;
+  }
+  std::FILE* file_;
+  int saved_ = -1;
+};
+
+struct EnvVar {
+  std::string name;
+  EnvVar(std::string n, const char* v) : name(std::move(n)) { setenv(name.c_str(), v, 1); }
+  ~EnvVar() { unsetenv(name.c_str()); }
+};
+}  // namespace
+
+TEST_CASE("provider: resource from OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES, code wins") {
+  EnvVar a("OTEL_SERVICE_NAME", "coordinator");
+  EnvVar b("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=prod,host.name=h%201");
+  Recorder r({.resource_attributes = {{"host.name", std::string("from-code")}}});
+  const auto& res = r.provider.resource();
+  CHECK(std::get<std::string>(*res.get("service.name")) == "coordinator");
+  CHECK(std::get<std::string>(*res.get("deployment.environment")) == "prod");
+  CHECK(std::get<std::string>(*res.get("host.name")) == "from-code");
+  CHECK(std::get<std::string>(*res.get("telemetry.sdk.name")) == "krishiv-trace");
+  CHECK(std::get<std::string>(*res.get("telemetry.sdk.language")) == "cpp");
+}
+
+TEST_CASE("provider: the exporter sees the provider's resource") {
+  struct ResourceSpy : kt::SpanExporter {
+    std::string service;
+    kt::ExportResult export_batch(const kt::SpanBatch& b) override {
+      service = std::get<std::string>(*b.resource().get("service.name"));
+      return kt::ExportResult::Success;
+    }
+  };
+  auto spy = std::make_shared<ResourceSpy>();
+  {
+    kt::TracerProvider p({.exporter = kt::TracerExporter::Custom(spy),
+                          .sampler = kt::Sampler::always_on(),
+                          .resource_attributes = {{"service.name", std::string("executor")}}});
+    { auto s = kt::info_span("x"); }
+    p.force_flush();
+  }
+  CHECK(spy->service == "executor");
+}
+
+TEST_CASE("provider: selecting an exporter that is not built in is a clear error, not a crash") {
+  StderrCapture cap;
+  kt::TracerProvider p({.exporter = kt::TracerExporter::Otlp()});
+  const auto err = cap.text();
+  CHECK_FALSE(p.ok());
+  CHECK(p.error().find("otlp_grpc.hpp") != std::string::npos);
+  CHECK(err.find("krishiv-trace: TracerExporter::Otlp selected") != std::string::npos);
+  { auto s = kt::info_span("discarded"); }
+  CHECK(p.force_flush());
+}
+
+TEST_CASE("provider: a malformed OTEL_TRACES_EXPORTER gets one line and the default") {
+  EnvVar e("OTEL_TRACES_EXPORTER", "zipkin-please");
+  StderrCapture cap;
+  const auto sel = kt::TracerExporter::from_env();
+  const auto err = cap.text();
+  CHECK(sel.kind() == kt::TracerExporter::Kind::Otlp);
+  CHECK(err ==
+        "krishiv-trace: OTEL_TRACES_EXPORTER=\"zipkin-please\" is not otlp, console or none; "
+        "using otlp\n");
+  EnvVar n("OTEL_TRACES_EXPORTER", "none");
+  CHECK(kt::TracerExporter::from_env().kind() == kt::TracerExporter::Kind::None);
+}
+
+TEST_CASE("provider: sampling decisions and their flags") {
+  SECTION("always_off records nothing but propagates with the sampled flag off") {
+    Recorder r({.sampler = kt::Sampler::always_off()});
+    {
+      auto s = kt::info_span("off").entered();
+      CHECK(s.is_valid());
+      CHECK_FALSE(s.is_recording());
+      CHECK(kt::current_traceparent().substr(53) == "02");
+      auto child = kt::info_span("child");
+      CHECK(child.context().trace_id == s.context().trace_id);
+      CHECK(child.context().span_id != s.context().span_id);
+    }
+    CHECK(r.flush().empty());
+  }
+  SECTION("parentbased_always_on follows a remote parent's decision") {
+    Recorder r({.sampler = kt::Sampler::parent_based(kt::Sampler::always_on())});
+    auto unsampled =
+        kt::extract_span_context("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00", "");
+    auto sampled =
+        kt::extract_span_context("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "");
+    {
+      auto a = kt::info_span("from-unsampled", *unsampled);
+      auto b = kt::info_span("from-sampled", *sampled);
+      auto c = kt::info_span("root");
+      CHECK_FALSE(a.context().sampled());
+      CHECK(a.context().trace_id == unsampled->trace_id);
+      CHECK(b.context().sampled());
+      CHECK(c.context().sampled());
+    }
+    const auto spans = r.flush();
+    REQUIRE(spans.size() == 2);
+    CHECK(test::by_name(spans, "from-sampled").flags.bits() == 0x01);
+  }
+  SECTION("traceidratio samples a stable fraction, decided by the trace id") {
+    Recorder r({.sampler = kt::Sampler::trace_id_ratio(0.25)});
+    int sampled = 0;
+    for (int i = 0; i < 20'000; ++i) {
+      auto s = kt::info_span("r", kt::root);
+      sampled += s.is_recording();
+      CHECK(s.context().sampled() == s.is_recording());
+    }
+    CHECK(sampled > 20'000 * 0.22);
+    CHECK(sampled < 20'000 * 0.28);
+    CHECK(r.flush().size() == static_cast<std::size_t>(sampled));
+  }
+}
+
+TEST_CASE("provider: OTEL_TRACES_SAMPLER configures the provider") {
+  EnvVar e("OTEL_TRACES_SAMPLER", "always_off");
+  auto sink = std::make_shared<kt::InMemoryExporter>();
+  kt::TracerProvider p({.exporter = kt::TracerExporter::InMemory(sink)});
+  CHECK(p.sampler().description() == "AlwaysOffSampler");
+  { auto s = kt::info_span("x"); }
+  p.force_flush();
+  CHECK(sink->size() == 0);
+}
+
+TEST_CASE("provider: replacing the provider moves recording to the new one") {
+  auto first = std::make_shared<kt::InMemoryExporter>();
+  auto second = std::make_shared<kt::InMemoryExporter>();
+  {
+    kt::TracerProvider p(
+        {.exporter = kt::TracerExporter::InMemory(first), .sampler = kt::Sampler::always_on()});
+    { auto s = kt::info_span("one"); }
+  }
+  {
+    kt::TracerProvider p(
+        {.exporter = kt::TracerExporter::InMemory(second), .sampler = kt::Sampler::always_on()});
+    { auto s = kt::info_span("two"); }
+    p.force_flush();
+  }
+  REQUIRE(first->size() == 1);  // delivered by the first provider's shutdown
+  CHECK(first->spans()[0].name == "one");
+  REQUIRE(second->size() == 1);
+  CHECK(second->spans()[0].name == "two");
+}
