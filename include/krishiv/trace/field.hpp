@@ -52,8 +52,19 @@ constexpr bool field_accepts() {
 }
 }  // namespace detail
 
+namespace detail {
+template <typename T>
+inline constexpr bool is_field_value_type_v =
+    std::is_same_v<T, std::string_view> || std::is_same_v<T, std::int64_t> ||
+    std::is_same_v<T, double> || std::is_same_v<T, bool>;
+template <typename>
+inline constexpr bool always_false_v = false;
+}  // namespace detail
+
 template <detail::fixed_string Key, typename T>
 struct field {
+  static_assert(detail::is_field_value_type_v<T>,
+                "a field's value type must be std::string_view, std::int64_t, double or bool");
   static constexpr std::string_view key = Key.view();
   static constexpr ValueType type = detail::value_type_of<T>();
   using value_type = T;
@@ -64,6 +75,14 @@ struct field {
   requires(detail::field_accepts<T, Arg>()) constexpr field(Arg&& v) noexcept(
       std::is_nothrow_constructible_v<T, Arg>)  // NOLINT: implicit by design
       : value(static_cast<T>(std::forward<Arg>(v))) {}
+
+  // Any other argument: a compile error that says what went wrong.
+  template <typename Arg>
+  requires(!detail::field_accepts<T, Arg>()) constexpr field(Arg&&) : value() {  // NOLINT
+    static_assert(detail::always_false_v<Arg>,
+                  "field: wrong value type (strings for std::string_view fields, integers for "
+                  "std::int64_t, numbers for double, bool for bool)");
+  }
 };
 
 template <typename F>

@@ -1,0 +1,348 @@
+#pragma once
+// Configuration of the OTLP/gRPC exporter: OtlpGrpcOptions::from_env() reads the
+// OTEL_EXPORTER_OTLP_* variables (opentelemetry-specification protocol/exporter.md), and every
+// field stays a plain member so code can override it afterwards.
+//
+// This header needs only the standard library; the gRPC transport that consumes it lives in
+// krishiv/trace/detail/otlp_grpc_transport.hpp.
+//
+// Choices the specification leaves open, made here:
+// - Endpoint. `http://host[:port]` is plaintext and `https://host[:port]` is TLS, whatever
+//   `insecure` says. A URL without a port gets the scheme's port (80 / 443, as URLs mean; write
+//   the port, usually 4317). A URL path is ignored: gRPC has no use for it. Any other form is
+//   handed to gRPC as a target (`host:port`, `dns:///host:port`, `unix:/path`, `ipv4:...`), and
+//   then `insecure` decides: TLS unless it is true (exporter.md, "Insecure").
+// - Timeout. OTEL_EXPORTER_OTLP_TIMEOUT must be at least 1 ms: 0 ("no limit" in the
+//   declarative configuration) would let an export against a dead collector retry forever.
+//   The transport clamps longer timeouts to 24 h, and backoffs to the timeout.
+// - Headers. Keys are lowercased (HTTP field names are case-insensitive and HTTP/2 sends them
+//   lowercase), so `Authorization=Bearer%20x` works; keys or values gRPC would reject, and
+//   the headers gRPC sets itself, are dropped with a warning. Warnings never echo a header's
+//   value: it usually carries a credential.
+// - The signal-specific variable (`OTEL_EXPORTER_OTLP_TRACES_*`) replaces the generic one; the
+//   two header lists are not merged.
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <fstream>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "krishiv/trace/detail/env.hpp"
+#include "krishiv/trace/version.hpp"
+
+namespace krishiv::trace {
+
+// Backoff between attempts of one export (exporter.md "Retry": exponential, with jitter). All
+// attempts of an export share its one deadline, OtlpGrpcOptions::timeout.
+struct OtlpRetryPolicy {
+  int max_attempts = 5;  // including the first; 1 disables retries
+  std::chrono::milliseconds initial_backoff{1000};
+  std::chrono::milliseconds max_backoff{5000};
+  double multiplier = 1.5;
+};
+
+struct OtlpGrpcOptions {
+  std::string endpoint = "http://localhost:4317";
+  // Plaintext for an endpoint without an http/https scheme.
+  bool insecure = false;
+  // gRPC metadata sent with every export (e.g. {"authorization", "Bearer ..."}).
+  std::vector<std::pair<std::string, std::string>> headers;
+  // One deadline for a whole export, retries and backoff included.
+  std::chrono::milliseconds timeout{10000};
+  bool gzip = false;
+  // TLS material as PEM file paths (what the environment gives) ...
+  std::string ca_pem_file;
+  std::string client_key_file;
+  std::string client_cert_file;
+  // ... or as PEM contents, which take precedence over the files when non-empty. Both client
+  // key and certificate are needed for mTLS.
+  std::string ca_pem;
+  std::string client_key_pem;
+  std::string client_cert_pem;
+  OtlpRetryPolicy retry;
+
+  // Reads the OTEL_EXPORTER_OTLP_[TRACES_]* variables; a malformed value gets one stderr line
+  // naming the variable and the fallback taken. Never throws for bad input.
+  static OtlpGrpcOptions from_env();
+};
+
+namespace detail {
+
+inline constexpr std::string_view kOtlpGrpcDefaultEndpoint = "http://localhost:4317";
+
+// exporter.md "User Agent": OTel-OTLP-Exporter-<language>/<version>, the language as the
+// telemetry.sdk.language resource convention names it ("cpp"), then our own product token.
+// gRPC appends its own tokens after these.
+inline constexpr std::string_view kOtlpUserAgent =
+    "OTel-OTLP-Exporter-Cpp/" KRISHIV_TRACE_VERSION_STRING " krishiv-trace";
+
+inline char lower_ascii_char(char c) noexcept {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
+}
+
+inline std::string lowercase_ascii(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = lower_ascii_char(c);
+  return out;
+}
+
+// RFC 3986 percent-decoding as W3C Baggage values use it: %XX becomes the byte, '+' stays '+'.
+// nullopt when a '%' is not followed by two hex digits. No UTF-8 repair: header values are held
+// to gRPC's printable-ASCII rule afterwards, and "-bin" values are arbitrary bytes.
+inline std::optional<std::string> percent_decode_component(std::string_view s) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    c = lower_ascii_char(c);
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out += s[i];
+      continue;
+    }
+    if (i + 2 >= s.size()) return std::nullopt;
+    const int hi = hex(s[i + 1]);
+    const int lo = hex(s[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  return out;
+}
+
+// Why gRPC would refuse this metadata entry, or nullptr if it is fine. The key must already be
+// lowercase. Rules from grpc's metadata validation (legal key chars [a-z0-9-_.], printable
+// ASCII values for non "-bin" keys) plus the headers gRPC owns: "grpc-" is reserved, and the
+// HTTP/2 connection-specific and transport headers are written by gRPC itself (RFC 9113 8.2.2).
+inline const char* grpc_metadata_problem(std::string_view key, std::string_view value) noexcept {
+  if (key.empty()) return "has an empty header key";
+  for (char c : key) {
+    const bool legal =
+        (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+    if (!legal) return "has a header key with a character gRPC forbids (allowed: a-z 0-9 - _ .)";
+  }
+  if (key.starts_with("grpc-")) return "has a header key reserved by gRPC (grpc-*)";
+  constexpr std::string_view owned[] = {"content-type",      "te",
+                                        "user-agent",        "host",
+                                        "connection",        "keep-alive",
+                                        "upgrade",           "proxy-connection",
+                                        "transfer-encoding", "content-length"};
+  if (std::find(std::begin(owned), std::end(owned), key) != std::end(owned)) {
+    return "has a header key that gRPC sets itself";
+  }
+  if (!key.ends_with("-bin")) {
+    for (char c : value) {
+      const auto u = static_cast<unsigned char>(c);
+      if (u < 0x20 || u > 0x7E) {
+        return "has a header value with a non-printable character (only \"-bin\" keys take "
+               "binary values)";
+      }
+    }
+  }
+  return nullptr;
+}
+
+// Lowercases the keys and drops (with a warning naming `source`) the entries gRPC would reject.
+inline std::vector<std::pair<std::string, std::string>> sanitize_grpc_headers(
+    std::vector<std::pair<std::string, std::string>> headers, std::string_view source) {
+  std::vector<std::pair<std::string, std::string>> out;
+  out.reserve(headers.size());
+  for (auto& [k, v] : headers) {
+    std::string key = lowercase_ascii(k);
+    if (const char* problem = grpc_metadata_problem(key, v)) {
+      config_warning(source, k + "=<hidden>", problem, "the remaining headers");
+      continue;
+    }
+    out.emplace_back(std::move(key), std::move(v));
+  }
+  return out;
+}
+
+// OTEL_EXPORTER_OTLP_HEADERS: W3C Baggage list syntax without properties (exporter.md,
+// "Specifying headers via environment variables"): `k1=v1,k2=v2`, OWS around members and around
+// '=', values percent-encoded. A bad member is skipped with a warning; the others are kept.
+inline std::vector<std::pair<std::string, std::string>> parse_otlp_headers(std::string_view raw,
+                                                                           std::string_view var) {
+  std::vector<std::pair<std::string, std::string>> out;
+  while (!raw.empty()) {
+    const std::size_t comma = raw.find(',');
+    std::string_view member = trim_ows(raw.substr(0, comma));
+    raw = comma == std::string_view::npos ? std::string_view{} : raw.substr(comma + 1);
+    if (member.empty()) continue;  // "a=1,,b=2" and a trailing comma are harmless
+    const std::size_t eq = member.find('=');
+    if (eq == std::string_view::npos) {
+      config_warning(var, std::string(member.substr(0, 64)),
+                     "has a header without '=' (expected key=value)", "the remaining headers");
+      continue;
+    }
+    const std::string_view key = trim_ows(member.substr(0, eq));
+    const std::string shown = std::string(key) + "=<hidden>";
+    auto value = percent_decode_component(trim_ows(member.substr(eq + 1)));
+    if (!value) {
+      config_warning(var, shown, "has a malformed percent-encoding in a header value",
+                     "the remaining headers");
+      continue;
+    }
+    auto dkey = percent_decode_component(key);
+    if (!dkey) {
+      config_warning(var, shown, "has a malformed percent-encoding in a header key",
+                     "the remaining headers");
+      continue;
+    }
+    out.emplace_back(std::move(*dkey), std::move(*value));
+  }
+  return sanitize_grpc_headers(std::move(out), var);
+}
+
+// Where and how to connect, derived from OtlpGrpcOptions::endpoint and ::insecure.
+struct GrpcTarget {
+  std::string target;  // what grpc::CreateCustomChannel takes
+  bool tls = false;
+};
+
+// nullopt, with `problem` set, for an endpoint that cannot be used.
+inline std::optional<GrpcTarget> resolve_grpc_endpoint(std::string_view endpoint, bool insecure,
+                                                       std::string* problem) {
+  auto fail = [&](const char* why) -> std::optional<GrpcTarget> {
+    if (problem) *problem = why;
+    return std::nullopt;
+  };
+  endpoint = trim_ows(endpoint);
+  if (endpoint.empty()) return fail("is empty");
+  for (char c : endpoint) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7F) return fail("has a space or a non-ASCII character");
+  }
+  const std::size_t sep = endpoint.find("://");
+  if (sep == std::string_view::npos) return GrpcTarget{std::string(endpoint), !insecure};
+  const std::string scheme = lowercase_ascii(endpoint.substr(0, sep));
+  if (scheme != "http" && scheme != "https") {
+    // gRPC's own target URIs (grpc/doc/naming.md) pass through untouched.
+    constexpr std::string_view grpc_schemes[] = {"dns",  "unix", "unix-abstract", "ipv4",
+                                                 "ipv6", "xds",  "vsock"};
+    if (std::find(std::begin(grpc_schemes), std::end(grpc_schemes), scheme) !=
+        std::end(grpc_schemes)) {
+      return GrpcTarget{std::string(endpoint), !insecure};
+    }
+    return fail("has a scheme that is neither http, https nor a gRPC target scheme");
+  }
+  std::string_view rest = endpoint.substr(sep + 3);
+  const std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+  if (authority.find('@') != std::string_view::npos) return fail("has user info, unsupported");
+  std::string_view host = authority;
+  std::string_view port;
+  if (authority.starts_with('[')) {  // IPv6 literal, RFC 3986 3.2.2
+    const std::size_t close = authority.find(']');
+    if (close == std::string_view::npos) return fail("has an unterminated IPv6 literal");
+    host = authority.substr(0, close + 1);
+    std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return fail("has garbage after the IPv6 literal");
+      port = after.substr(1);
+    }
+  } else if (const std::size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+  }
+  if (host.empty() || host == "[]") return fail("has no host");
+  const bool tls = scheme == "https";
+  std::string target(host);
+  if (port.empty()) {
+    target += tls ? ":443" : ":80";
+  } else {
+    auto p = parse_u64(port);
+    if (!p || *p == 0 || *p > 65535 || port.find_first_not_of("0123456789") != port.npos) {
+      return fail("has a port that is not a number in [1, 65535]");
+    }
+    target += ':';
+    target += port;
+  }
+  return GrpcTarget{std::move(target), tls};
+}
+
+inline bool file_readable(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return f.good();
+}
+
+// A PEM file path variable (signal-specific first): {variable, path}, or an empty path with a
+// warning when the file cannot be read.
+inline std::pair<std::string, std::string> env_pem_file(std::initializer_list<const char*> names,
+                                                        const char* fallback) {
+  auto v = env_first(names);
+  if (!v) return {};
+  if (!file_readable(v->second)) {
+    config_warning(v->first, v->second, "names a file that cannot be read", fallback);
+    return {v->first, {}};
+  }
+  return {v->first, std::move(v->second)};
+}
+
+}  // namespace detail
+
+inline OtlpGrpcOptions OtlpGrpcOptions::from_env() {
+  OtlpGrpcOptions o;
+  if (auto v = detail::env_first(
+          {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"})) {
+    std::string problem;
+    if (detail::resolve_grpc_endpoint(v->second, false, &problem)) {
+      o.endpoint = std::string(detail::trim_ows(v->second));
+    } else {
+      detail::config_warning(v->first, v->second, problem, detail::kOtlpGrpcDefaultEndpoint);
+    }
+  }
+  if (auto v = detail::env_first(
+          {"OTEL_EXPORTER_OTLP_TRACES_INSECURE", "OTEL_EXPORTER_OTLP_INSECURE"})) {
+    o.insecure = detail::env_bool(v->first, false);
+  }
+  if (auto v =
+          detail::env_first({"OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS"})) {
+    o.headers = detail::parse_otlp_headers(v->second, v->first);
+  }
+  if (auto v =
+          detail::env_first({"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"})) {
+    o.timeout = detail::env_millis(v->first, o.timeout, 1);
+  }
+  if (auto v = detail::env_first(
+          {"OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION"})) {
+    const std::string c = detail::lowercase_ascii(detail::trim_ows(v->second));
+    if (c == "gzip") {
+      o.gzip = true;
+    } else if (c != "none") {
+      detail::config_warning(v->first, v->second, "is not gzip or none", "none");
+    }
+  }
+  o.ca_pem_file = detail::env_pem_file(
+                      {"OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "OTEL_EXPORTER_OTLP_CERTIFICATE"},
+                      "the system's root certificates")
+                      .second;
+  auto key = detail::env_pem_file(
+      {"OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", "OTEL_EXPORTER_OTLP_CLIENT_KEY"},
+      "no client certificate");
+  auto cert = detail::env_pem_file(
+      {"OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"},
+      "no client certificate");
+  // mTLS needs both halves; one alone would fail every handshake.
+  if (!key.second.empty() && cert.second.empty() && cert.first.empty()) {
+    detail::config_warning(key.first, key.second, "is set without a client certificate",
+                           "no client certificate");
+  } else if (key.second.empty() && !cert.second.empty() && key.first.empty()) {
+    detail::config_warning(cert.first, cert.second, "is set without a client key",
+                           "no client certificate");
+  } else if (!key.second.empty() && !cert.second.empty()) {
+    o.client_key_file = std::move(key.second);
+    o.client_cert_file = std::move(cert.second);
+  }
+  return o;
+}
+
+}  // namespace krishiv::trace
