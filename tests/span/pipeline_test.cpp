@@ -196,3 +196,27 @@ TEST_CASE("pipeline: BatchOptions from the environment, with fallbacks") {
   CHECK(d.schedule_delay == std::chrono::milliseconds(5000));
   CHECK(d.max_export_batch_size == 512);
 }
+
+TEST_CASE("pipeline: the schedule delay bounds how long an ended span waits") {
+  // One span on a thread that keeps running: its chunk is not full and never handed off, so only
+  // the scheduled export (not a flush, not thread exit) can deliver it.
+  Recorder r({.batch = kt::BatchOptions{.schedule_delay = std::chrono::milliseconds(10)}});
+  { auto s = kt::info_span("lonely"); }
+  CHECK(r.sink->wait_for(1, std::chrono::seconds(20)));  // a hang guard, not a timing claim
+}
+
+TEST_CASE("context: scopes ended out of order leave a correct chain") {
+  auto a = kt::info_span("a");
+  auto b = kt::info_span("b");
+  auto c = kt::info_span("c");
+  std::optional<kt::SpanScope> sa, sb, sc;
+  sa.emplace(a);
+  sb.emplace(b);
+  sc.emplace(c);
+  sb.reset();  // out of order: b is not current
+  CHECK(kt::Context::current().span_context().span_id == c.context().span_id);
+  sc.reset();  // back to a, skipping the ended b
+  CHECK(kt::Context::current().span_context().span_id == a.context().span_id);
+  sa.reset();
+  CHECK_FALSE(kt::Context::current().has_span());
+}

@@ -291,10 +291,11 @@ class BatchProcessor : public std::enable_shared_from_this<BatchProcessor> {
   // Always through the export thread, even when a flush already exported the whole chunk: only
   // that thread may touch Chunk::read, and it may be reading this chunk right now.
   void hand_off(Chunk* c) noexcept {
+    const std::uint32_t spans = c->spans;  // before the push: the export thread owns c after it
     full_.push(c);
-    const std::size_t before = pending_.fetch_add(c->spans, std::memory_order_relaxed);
-    if (before < options_.max_export_batch_size &&
-        before + c->spans >= options_.max_export_batch_size) {
+    const auto threshold = static_cast<std::int64_t>(options_.max_export_batch_size);
+    const std::int64_t before = pending_.fetch_add(spans, std::memory_order_relaxed);
+    if (before < threshold && before + spans >= threshold) {
       std::lock_guard lock(mu_);
       cv_.notify_one();
     }
@@ -332,21 +333,25 @@ class BatchProcessor : public std::enable_shared_from_this<BatchProcessor> {
     for (;;) {
       std::uint64_t ticket = 0;
       bool shutting_down = false;
+      bool scheduled = false;
       {
         std::unique_lock lock(mu_);
-        cv_.wait_for(lock, options_.schedule_delay, [&] {
+        scheduled = !cv_.wait_for(lock, options_.schedule_delay, [&] {
           return requested_ > completed_ ||
-                 pending_.load(std::memory_order_relaxed) >= options_.max_export_batch_size;
+                 pending_.load(std::memory_order_relaxed) >=
+                     static_cast<std::int64_t>(options_.max_export_batch_size);
         });
         ticket = requested_;
         shutting_down = shutdown_requested_;
       }
       time_base_ = SpanClock::instance().time_base();
       drain(batch, done);
-      if (ticket > completed_snapshot_) {
+      // The schedule delay bounds how long an ended span waits (the spec's scheduledDelayMillis),
+      // including spans in chunks their threads are still filling.
+      if (ticket > completed_snapshot_ || scheduled) {
         flush_live(batch);
         drain(batch, done);  // chunks handed off while flush_live ran
-        exporter_->force_flush(flush_timeout_);
+        if (ticket > completed_snapshot_) exporter_->force_flush(flush_timeout_);
       }
       if (shutting_down) {
         exporter_->shutdown(flush_timeout_);
@@ -441,7 +446,9 @@ class BatchProcessor : public std::enable_shared_from_this<BatchProcessor> {
   ChunkStack free_;
   std::atomic<std::size_t> allocated_{0};
   std::atomic<std::size_t> max_chunks_;
-  std::atomic<std::size_t> pending_{0};
+  // Spans handed off and not yet drained: a wake-up heuristic only. Signed: a drain may subtract
+  // a chunk's spans before its producer has added them.
+  std::atomic<std::int64_t> pending_{0};
 
   mutable std::mutex registry_mu_;
   std::vector<ThreadBuffer*> threads_;

@@ -1,9 +1,14 @@
 #pragma once
 // The current context: which span is active on this thread right now.
 //
-// A thread-local slot, replaced for a scope by ContextScope and restored when the scope ends.
-// Coroutines (coro.hpp) swap it at every resumption and suspension, so the slot always belongs to
-// whatever code is running on the thread, never to a coroutine that happened to run there before.
+// Each thread has a chain of ContextScope nodes; the newest is current. Entering a scope links a
+// node (it lives in the scope object itself: no allocation), leaving unlinks it. Coroutines
+// (coro.hpp) keep a chain of their own and swap it in and out at every resumption and
+// suspension: one pointer exchange, whatever thread resumes them.
+//
+// Scopes are expected to end in reverse order of entry. If they do not (an optional<> reset out
+// of order, say), the node is spliced out of the chain: the current context stays correct and no
+// dangling pointer remains.
 
 #include <utility>
 
@@ -11,12 +16,14 @@
 
 namespace krishiv::trace {
 
+class ContextScope;
+
 class Context {
  public:
   Context() = default;
   explicit Context(SpanContext span) : span_(std::move(span)) {}
 
-  // The context of the calling thread (empty when no span is entered).
+  // The context of the calling thread (or coroutine): empty when no span is entered.
   static const Context& current() noexcept;
 
   const SpanContext& span_context() const noexcept { return span_; }
@@ -30,29 +37,96 @@ class Context {
 
 namespace detail {
 
-inline Context& current_slot() noexcept {
-  thread_local Context slot;
-  return slot;
+// The head of the calling thread's chain. Trivially destructible and constinit: reading it needs
+// no TLS initialisation guard.
+//
+// Out of line for clang < 16: it may cache a thread-local's address across a coroutine's
+// suspension point and, after the coroutine resumes on another thread, use the previous
+// thread's slot (seen with clang 14 here). A call it cannot see through forces a fresh lookup.
+#if defined(__clang__) && __clang_major__ < 16
+[[gnu::noinline]]
+#endif
+inline ContextScope*&
+current_top() noexcept {
+  thread_local constinit ContextScope* top = nullptr;
+  return top;
 }
+
+inline const Context& empty_context() noexcept {
+  static const Context empty;
+  return empty;
+}
+
+struct unlinked_t {
+  explicit unlinked_t() = default;
+};
 
 }  // namespace detail
 
-inline const Context& Context::current() noexcept {
-  return detail::current_slot();
-}
-
-// Makes a context current for a lexical scope; restores the previous one on destruction.
-// Not movable: scopes must nest, and a moved scope would restore out of order.
+// Makes a context current for a lexical scope; the previous one is current again when it ends.
+// Not movable: the node is part of a chain.
 class [[nodiscard]] ContextScope {
  public:
-  explicit ContextScope(Context ctx) noexcept
-      : previous_(std::exchange(detail::current_slot(), std::move(ctx))) {}
-  ~ContextScope() { detail::current_slot() = std::move(previous_); }
+  explicit ContextScope(Context ctx) noexcept : ctx_(std::move(ctx)) {
+    ContextScope*& top = detail::current_top();
+    prev_ = top;
+    if (prev_ != nullptr) prev_->next_ = this;
+    top = this;
+    linked_ = true;
+  }
+  // A chain root that is not linked into the thread's chain (a coroutine's own base context).
+  ContextScope(Context ctx, detail::unlinked_t) noexcept : ctx_(std::move(ctx)) {}
+
+  ~ContextScope() {
+    if (!linked_) return;
+    ContextScope*& top = detail::current_top();
+    if (top == this) {
+      top = prev_;
+    } else if (next_ != nullptr) {
+      next_->prev_ = prev_;  // ended out of order: splice out
+    }
+    if (prev_ != nullptr) prev_->next_ = next_;
+  }
   ContextScope(const ContextScope&) = delete;
   ContextScope& operator=(const ContextScope&) = delete;
 
+  const Context& context() const noexcept { return ctx_; }
+
  private:
-  Context previous_;
+  Context ctx_;
+  ContextScope* prev_ = nullptr;  // current before this one
+  ContextScope* next_ = nullptr;  // entered after this one and still alive
+  bool linked_ = false;
 };
 
+inline const Context& Context::current() noexcept {
+  const ContextScope* top = detail::current_top();
+  return top != nullptr ? top->context() : detail::empty_context();
+}
+
+namespace detail {
+
+// A coroutine's own chain of contexts, swapped in while it runs (coro/task.hpp and the adaptors
+// for foreign coroutine types build on this).
+class CoroutineContext {
+ public:
+  explicit CoroutineContext(Context ctx) noexcept
+      : base_(std::move(ctx), unlinked_t{}), saved_(&base_) {}
+  CoroutineContext(const CoroutineContext&) = delete;
+  CoroutineContext& operator=(const CoroutineContext&) = delete;
+
+  // At resumption: install the coroutine's chain, remember the thread's.
+  void enter() noexcept { thread_top_ = std::exchange(current_top(), saved_); }
+  // At suspension or completion: give the thread its chain back, keep the coroutine's.
+  void leave() noexcept { saved_ = std::exchange(current_top(), thread_top_); }
+
+  const Context& base() const noexcept { return base_.context(); }
+
+ private:
+  ContextScope base_;
+  ContextScope* saved_;
+  ContextScope* thread_top_ = nullptr;
+};
+
+}  // namespace detail
 }  // namespace krishiv::trace

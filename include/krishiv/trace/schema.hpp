@@ -59,24 +59,30 @@ class span_schema {
   // Starts the span (not current). Arguments: one value per field, positionally or as field
   // objects in any order; then options (a SpanKind, a parent Context/SpanContext, `root`).
   template <typename... Args>
-  static Span start(Args&&... args) {
+  static SpanGuard start(Args&&... args) {
     return start_at(Level::Info, std::forward<Args>(args)...);
   }
 
   // Starts the span and makes it current for the guard's lifetime.
   template <typename... Args>
-  static Span::Entered enter(Args&&... args) {
+  static EnteredSpanGuard enter(Args&&... args) {
     return start(std::forward<Args>(args)...).entered();
   }
 
   template <typename... Args>
-  static Span start_at(Level level, Args&&... args) {
+  static SpanGuard start_at([[maybe_unused]] Level level, [[maybe_unused]] Args&&... args) {
+#if defined(KRISHIV_TRACE_DISABLED)
+    // Instantiates the checks of record() (its static_asserts) without calling it.
+    [[maybe_unused]] constexpr auto* checks = &record<std::remove_cvref_t<Args>...>;
+    return {};
+#else
     if (!level_enabled(level)) return Span();
     Span::StartOptions o;
     (detail::apply_option(o, args), ...);
     Span s = Span::start(&info, {}, o);
     if (s.is_recording()) record(s, args...);
     return s;
+#endif
   }
 
  private:

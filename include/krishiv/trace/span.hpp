@@ -425,6 +425,47 @@ inline Span::Entered Span::entered() && {
 
 using EnteredSpan = Span::Entered;
 
+// What span factories return with KRISHIV_TRACE_DISABLED defined (for the whole program): the
+// same API, every call a no-op the optimizer removes; arguments are still type-checked.
+class NoopSpan {
+ public:
+  constexpr NoopSpan() noexcept = default;
+  // User-provided, so `auto s = info_span(...);` is not an unused variable in this mode either.
+  constexpr ~NoopSpan() {}
+  constexpr bool is_valid() const noexcept { return false; }
+  constexpr bool is_recording() const noexcept { return false; }
+  SpanContext context() const { return {}; }
+  template <typename T>
+  constexpr NoopSpan& set_attribute(std::string_view, const T&) noexcept {
+    return *this;
+  }
+  template <detail::fixed_string K, typename T>
+  constexpr NoopSpan& set_attribute(const field<K, T>&) noexcept {
+    return *this;
+  }
+  template <typename... KVs>
+  constexpr NoopSpan& add_event(std::string_view, const KVs&...) noexcept {
+    return *this;
+  }
+  template <typename... KVs>
+  constexpr NoopSpan& add_link(const SpanContext&, const KVs&...) noexcept {
+    return *this;
+  }
+  constexpr NoopSpan& set_status(StatusCode, std::string_view = {}) noexcept { return *this; }
+  constexpr void end() noexcept {}
+  struct Scope {};
+  constexpr Scope enter() const noexcept { return {}; }
+  constexpr NoopSpan entered() && noexcept { return {}; }
+};
+
+#if defined(KRISHIV_TRACE_DISABLED)
+using SpanGuard = NoopSpan;
+using EnteredSpanGuard = NoopSpan;
+#else
+using SpanGuard = Span;
+using EnteredSpanGuard = Span::Entered;
+#endif
+
 // ---- factories ----------------------------------------------------------------------------
 
 namespace detail {
@@ -458,38 +499,43 @@ inline constexpr bool is_span_arg_v =
     is_option_v<std::remove_cvref_t<Arg>> || Field<std::remove_cvref_t<Arg>>;
 
 template <typename... Args>
-Span make_span(Level level, std::string_view name, const Args&... args) {
+SpanGuard make_span([[maybe_unused]] Level level, [[maybe_unused]] std::string_view name,
+                    [[maybe_unused]] const Args&... args) {
   static_assert((is_span_arg_v<Args> && ...),
                 "span arguments are fields (job_id{...}, field<\"key\", T>{...}), a SpanKind, a "
                 "parent Context/SpanContext, or krishiv::trace::root");
+#if defined(KRISHIV_TRACE_DISABLED)
+  return {};
+#else
   if (!level_enabled(level)) return Span();
   Span::StartOptions o;
   (apply_option(o, args), ...);
   Span s = Span::start(nullptr, name, o);
   if (s.is_recording()) (apply_field(s, args), ...);
   return s;
+#endif
 }
 
 }  // namespace detail
 
 template <typename... Args>
-Span trace_span(std::string_view name, const Args&... args) {
+SpanGuard trace_span(std::string_view name, const Args&... args) {
   return detail::make_span(Level::Trace, name, args...);
 }
 template <typename... Args>
-Span debug_span(std::string_view name, const Args&... args) {
+SpanGuard debug_span(std::string_view name, const Args&... args) {
   return detail::make_span(Level::Debug, name, args...);
 }
 template <typename... Args>
-Span info_span(std::string_view name, const Args&... args) {
+SpanGuard info_span(std::string_view name, const Args&... args) {
   return detail::make_span(Level::Info, name, args...);
 }
 template <typename... Args>
-Span warn_span(std::string_view name, const Args&... args) {
+SpanGuard warn_span(std::string_view name, const Args&... args) {
   return detail::make_span(Level::Warn, name, args...);
 }
 template <typename... Args>
-Span error_span(std::string_view name, const Args&... args) {
+SpanGuard error_span(std::string_view name, const Args&... args) {
   return detail::make_span(Level::Error, name, args...);
 }
 
