@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "krishiv/trace/detail/hex.hpp"
 #include "krishiv/trace/detail/random.hpp"
@@ -35,10 +36,20 @@ class ByteId {
   }
 
   constexpr bool is_valid() const noexcept {
-    for (auto b : bytes_) {
-      if (b != 0) return true;
+    if (std::is_constant_evaluated()) {
+      for (auto b : bytes_) {
+        if (b != 0) return true;
+      }
+      return false;
     }
-    return false;
+    // Word-wise: this runs several times per span start.
+    std::uint64_t acc = 0;
+    for (std::size_t i = 0; i < N; i += 8) {
+      std::uint64_t w;
+      std::memcpy(&w, bytes_.data() + i, 8);
+      acc |= w;
+    }
+    return acc != 0;
   }
 
   constexpr const std::array<std::uint8_t, N>& bytes() const noexcept { return bytes_; }
@@ -59,19 +70,31 @@ class ByteId {
   std::array<std::uint8_t, N> bytes_{};
 };
 
-// Big-endian load of 8 bytes: ids are byte strings on the wire, and the trace-id-ratio sampler
-// reads the right-most 8 bytes as an unsigned integer.
+// Big-endian load/store of 8 bytes: ids are byte strings on the wire, and the trace-id-ratio
+// sampler reads the right-most bytes as an unsigned integer. At run time one byte-swapped 8-byte
+// access: a store of 8 single bytes followed by an 8-byte load defeats store-to-load forwarding
+// and stalls the span hot path.
 constexpr std::uint64_t load_be64(const std::uint8_t* p) noexcept {
-  std::uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | p[i];
-  return v;
+  if (std::is_constant_evaluated()) {
+    std::uint64_t v = 0;
+    for (int i = 0; i < 8; ++i) v = (v << 8) | p[i];
+    return v;
+  }
+  std::uint64_t v;
+  std::memcpy(&v, p, 8);
+  return __builtin_bswap64(v);
 }
 
 constexpr void store_be64(std::uint64_t v, std::uint8_t* p) noexcept {
-  for (int i = 7; i >= 0; --i) {
-    p[i] = static_cast<std::uint8_t>(v);
-    v >>= 8;
+  if (std::is_constant_evaluated()) {
+    for (int i = 7; i >= 0; --i) {
+      p[i] = static_cast<std::uint8_t>(v);
+      v >>= 8;
+    }
+    return;
   }
+  v = __builtin_bswap64(v);
+  std::memcpy(p, &v, 8);
 }
 
 }  // namespace detail

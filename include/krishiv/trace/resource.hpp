@@ -98,13 +98,13 @@ class Resource {
     if (const auto raw = detail::env_string(kVar)) {
       std::string problem;
       if (auto pairs = detail::parse_key_value_list(*raw, &problem)) {
-        for (auto& [key, value] : *pairs) r.put(std::move(key), std::move(value));
+        for (auto& [key, value] : *pairs) r.put_string(std::move(key), std::move(value));
       } else {
         detail::config_warning(kVar, *raw, problem, "none of its attributes");
       }
     }
     if (auto name = detail::env_string("OTEL_SERVICE_NAME"))
-      r.put("service.name", std::move(*name));
+      r.put_string("service.name", std::move(*name));
     return r;
   }
 
@@ -127,6 +127,18 @@ class Resource {
   friend bool operator==(const Resource&, const Resource&) = default;
 
  private:
+  // Strings are emplaced rather than moved through a temporary AttributeValue: g++ 12 reports a
+  // bogus -Wmaybe-uninitialized for the variant move at -O2, which -Werror users would hit.
+  void put_string(std::string key, std::string value) {
+    for (auto& a : attributes) {
+      if (a.key == key) {
+        a.value.emplace<std::string>(std::move(value));
+        return;
+      }
+    }
+    attributes.push_back(Attribute{
+        std::move(key), AttributeValue(std::in_place_type<std::string>, std::move(value))});
+  }
   void put(std::string key, AttributeValue value) {
     for (auto& a : attributes) {
       if (a.key == key) {

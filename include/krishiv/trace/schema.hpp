@@ -13,6 +13,7 @@
 #include <string_view>
 #include <tuple>
 #include <type_traits>
+#include <utility>
 
 #include "krishiv/trace/detail/fixed_string.hpp"
 #include "krishiv/trace/field.hpp"
@@ -45,6 +46,27 @@ constexpr const auto& find_field(const First& first, const Rest&... rest) {
   }
 }
 
+// The I-th argument that is not a span option.
+template <std::size_t I, typename First, typename... Rest>
+constexpr const auto& nth_value(const First& first, const Rest&... rest) {
+  if constexpr (is_option_v<std::remove_cvref_t<First>>) {
+    return nth_value<I>(rest...);
+  } else if constexpr (I == 0) {
+    return first;
+  } else {
+    return nth_value<I - 1>(rest...);
+  }
+}
+
+template <typename F, typename... Fs>
+inline constexpr std::size_t index_of_v = [] {
+  constexpr bool same[] = {std::is_same_v<F, Fs>...};
+  for (std::size_t i = 0; i < sizeof...(Fs); ++i) {
+    if (same[i]) return i;
+  }
+  return sizeof...(Fs);
+}();
+
 }  // namespace detail
 
 template <detail::fixed_string Name, Field... Fields>
@@ -76,11 +98,13 @@ class span_schema {
     [[maybe_unused]] constexpr auto* checks = &record<std::remove_cvref_t<Args>...>;
     return {};
 #else
-    if (!level_enabled(level)) return Span();
-    Span::StartOptions o;
-    (detail::apply_option(o, args), ...);
-    Span s = Span::start(&info, {}, o);
-    if (s.is_recording()) record(s, args...);
+    Span s;
+    if (level_enabled(level)) {
+      Span::StartOptions o;
+      (detail::apply_option(o, args), ...);
+      s.start(&info, {}, o);
+      if (s.is_recording()) record(s, args...);
+    }
     return s;
 #endif
   }
@@ -97,7 +121,6 @@ class span_schema {
     if constexpr (n_values != sizeof...(Fields)) {
       return;  // the static_assert above says why; avoid a cascade of errors
     } else if constexpr (named) {
-      s.count_schema_fields(sizeof...(Fields));
       static_assert(((Field<std::remove_cvref_t<Args>> ||
                       detail::is_option_v<std::remove_cvref_t<Args>>)&&...),
                     "span_schema: pass either all values positionally or all as fields");
@@ -107,33 +130,44 @@ class span_schema {
                     "span_schema: this field is not declared in the schema");
       static_assert(((detail::count_of_v<Fields, std::remove_cvref_t<Args>...> == 1) && ...),
                     "span_schema: each field of the schema must be given exactly once");
-      (s.put_schema_value(typename Fields::value_type(detail::find_field<Fields>(args...))), ...);
+      s.put_schema_values(typename Fields::value_type(detail::find_field<Fields>(args...))...);
     } else {
-      s.count_schema_fields(sizeof...(Fields));
-      record_positional<0>(s, args...);
+      check_positional<0, Args...>();
+      if constexpr ((detail::field_accepts<typename Fields::value_type,
+                                           const nth_value_t<Fields, Args...>&>() &&
+                     ...)) {
+        [&]<std::size_t... Is>(std::index_sequence<Is...>) {
+          s.put_schema_values(
+              static_cast<typename Fields::value_type>(detail::nth_value<Is>(args...))...);
+        }
+        (std::index_sequence_for<Fields...>{});
+      }
     }
   }
 
+  // The type of the value given for Field (positional form), for the checks below.
+  template <typename Field_, typename... Args>
+  using nth_value_t =
+      std::remove_cvref_t<decltype(detail::nth_value<detail::index_of_v<Field_, Fields...>>(
+          std::declval<const Args&>()...))>;
+
+  template <std::size_t I>
+  static constexpr void check_positional() {}
   template <std::size_t I, typename First, typename... Rest>
-  static void record_positional(Span& s, const First& first, const Rest&... rest) {
+  static constexpr void check_positional() {
     using A = std::remove_cvref_t<First>;
     if constexpr (detail::is_option_v<A>) {
-      if constexpr (sizeof...(Rest) > 0) record_positional<I>(s, rest...);
-    } else {
+      if constexpr (sizeof...(Rest) > 0) check_positional<I, Rest...>();
+    } else if constexpr (I < sizeof...(Fields)) {
       using F = std::tuple_element_t<I, std::tuple<Fields...>>;
       using T = typename F::value_type;
       static_assert(detail::field_accepts<T, const First&>(),
                     "span_schema: wrong type for a field (strings for std::string_view fields, "
                     "integers for std::int64_t, numbers for double, bool for bool; see the field "
                     "named in this instantiation)");
-      if constexpr (detail::field_accepts<T, const First&>()) {
-        s.put_schema_value(static_cast<T>(first));
-      }
-      if constexpr (sizeof...(Rest) > 0) record_positional<I + 1>(s, rest...);
+      if constexpr (sizeof...(Rest) > 0) check_positional<I + 1, Rest...>();
     }
   }
-  template <std::size_t I>
-  static void record_positional(Span&) {}
 };
 
 }  // namespace krishiv::trace

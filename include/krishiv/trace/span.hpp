@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -105,6 +106,9 @@ class Span {
 
   SpanContext context() const {
     if (!valid_) return {};
+    // An unsampled span draws its id only when someone needs it (entering it, propagating it):
+    // most never do, and the draw is a third of an unsampled span's cost.
+    if (!header_.span_id.is_valid()) header_.span_id = SpanId::random();
     return SpanContext{header_.trace_id, header_.span_id, TraceFlags(header_.flags), state_, false};
   }
 
@@ -164,8 +168,13 @@ class Span {
     if (pipeline_ == nullptr || code == StatusCode::Unset) return *this;
     if (static_cast<StatusCode>(header_.status) == StatusCode::Ok) return *this;
     header_.status = static_cast<std::uint8_t>(code);
-    // The description is only meaningful for Error (spec: ignored otherwise).
-    status_message_ = code == StatusCode::Error ? std::string(message) : std::string();
+    // The description is only meaningful for Error (spec: ignored otherwise). A later one wins:
+    // readers take the last StatusMessage item.
+    if (code == StatusCode::Error && !message.empty()) {
+      detail::put_string_item(
+          body_, detail::Item::StatusMessage,
+          detail::truncate_utf8(message, pipeline_->limits.attribute_value_length));
+    }
     return *this;
   }
 
@@ -175,6 +184,47 @@ class Span {
       ended_ = valid_;
       return;
     }
+    record();
+  }
+
+  // Makes this span current for the returned scope's lifetime.
+  SpanScope enter() const { return SpanScope(*this); }
+
+  // Moves the span into a guard that is current until it dies (Rust tracing's `entered()`).
+  class Entered;
+  Entered entered() &&;
+
+  // ---- for the factories in this header and schema.hpp ----
+
+  struct StartOptions {
+    SpanKind kind = SpanKind::Internal;
+    const SpanContext* parent = nullptr;  // explicit parent; else the current span
+    bool root = false;
+  };
+
+  // Starts an inert span in place (factories return one named Span from every path, so the
+  // ~300-byte guard is constructed where the caller wants it: no move).
+  void start(const SchemaInfo* schema, std::string_view name,
+             const StartOptions& options) noexcept {
+    begin(schema, name, options);
+  }
+
+  // Appends the schema's field values, untagged (the schema knows keys and types), sized
+  // exactly first so the buffer grows at most once.
+  template <typename... Vs>
+  void put_schema_values(const Vs&... vs) {
+    if (pipeline_ == nullptr) return;
+    [[maybe_unused]] const std::size_t limit = pipeline_->limits.attribute_value_length;
+    [[maybe_unused]] std::uint8_t* p = body_.extend((schema_value_size(vs, limit) + ... + 0));
+    ((p = write_schema_value(p, vs, limit)), ...);
+    attribute_count_ += sizeof...(Vs);
+  }
+
+ private:
+  friend class SpanScope;
+
+  // Out of line from end(): an unsampled or inert span's destructor stays a test and a store.
+  [[gnu::noinline]] void record() noexcept {
     header_.end = detail::SpanClock::now();
     detail::Pipeline* p = pipeline_;
     pipeline_ = nullptr;
@@ -194,45 +244,6 @@ class Span {
     p->processor->append(*detail::t_fast.buffer, header_, body_.data(), body_.size());
   }
 
-  // Makes this span current for the returned scope's lifetime.
-  SpanScope enter() const { return SpanScope(*this); }
-
-  // Moves the span into a guard that is current until it dies (Rust tracing's `entered()`).
-  class Entered;
-  Entered entered() &&;
-
-  // ---- for the factories in this header and schema.hpp ----
-
-  struct StartOptions {
-    SpanKind kind = SpanKind::Internal;
-    const SpanContext* parent = nullptr;  // explicit parent; else the current span
-    bool root = false;
-  };
-
-  static Span start(const SchemaInfo* schema, std::string_view name,
-                    const StartOptions& options) noexcept {
-    Span s;
-    s.begin(schema, name, options);
-    return s;
-  }
-
-  // Appends one schema field value (untagged: the schema knows the type).
-  template <typename T>
-  void put_schema_value(const T& v) {
-    if (pipeline_ == nullptr) return;
-    if constexpr (std::is_same_v<T, bool>) {
-      body_.push(v ? 1 : 0);
-    } else if constexpr (std::is_same_v<T, std::int64_t> || std::is_same_v<T, double>) {
-      detail::put_raw(body_, v);
-    } else {
-      detail::put_str(body_, detail::truncate_utf8(v, pipeline_->limits.attribute_value_length));
-    }
-  }
-  void count_schema_fields(std::size_t n) noexcept { attribute_count_ += n; }
-
- private:
-  friend class SpanScope;
-
   void begin(const SchemaInfo* schema, std::string_view name,
              const StartOptions& options) noexcept {
     const SpanContext* parent = options.parent;
@@ -241,8 +252,12 @@ class Span {
     if (parent != nullptr && !parent->is_valid()) parent = nullptr;
 
     detail::Pipeline* p = detail::active_pipeline();
+    header_.size = 0;
     header_.kind = static_cast<std::uint8_t>(options.kind);
-    header_.span_id = SpanId::random();
+    header_.status = 0;
+    header_.schema = nullptr;
+    header_.start = header_.end = 0;
+    header_.span_id = SpanId();
     std::uint8_t flags;
     if (parent != nullptr) {
       header_.trace_id = parent->trace_id;
@@ -254,12 +269,15 @@ class Span {
       state_ = parent->trace_state;
     } else {
       header_.trace_id = TraceId::random();
+      header_.parent_span_id = SpanId();
+      header_.bits = 0;
       flags = TraceFlags::kRandom;  // all 16 bytes came from the generator
     }
     valid_ = true;
     const bool sampled = p != nullptr && p->sampler.should_sample(parent, header_.trace_id);
     header_.flags = flags | (sampled ? TraceFlags::kSampled : 0);
     if (!sampled) return;
+    header_.span_id = SpanId::random();
     pipeline_ = p;
     header_.schema = schema;
     if (schema == nullptr) {
@@ -295,6 +313,46 @@ class Span {
   template <detail::fixed_string K, typename T>
   static const T& kv_value(const field<K, T>& f) noexcept {
     return f.value;
+  }
+
+  static constexpr std::size_t varint_size(std::uint64_t v) noexcept {
+    std::size_t n = 1;
+    while (v >= 0x80) {
+      v >>= 7;
+      ++n;
+    }
+    return n;
+  }
+  template <typename T>
+  static std::size_t schema_value_size(const T& v, std::size_t limit) noexcept {
+    if constexpr (std::is_same_v<T, bool>) {
+      return 1;
+    } else if constexpr (std::is_same_v<T, std::string_view>) {
+      const std::size_t n = detail::truncate_utf8(v, limit).size();
+      return varint_size(n) + n;
+    } else {
+      return 8;
+    }
+  }
+  template <typename T>
+  static std::uint8_t* write_schema_value(std::uint8_t* p, const T& v, std::size_t limit) noexcept {
+    if constexpr (std::is_same_v<T, bool>) {
+      *p = v ? 1 : 0;
+      return p + 1;
+    } else if constexpr (std::is_same_v<T, std::string_view>) {
+      const std::string_view t = detail::truncate_utf8(v, limit);
+      std::uint64_t n = t.size();
+      while (n >= 0x80) {
+        *p++ = static_cast<std::uint8_t>(n | 0x80);
+        n >>= 7;
+      }
+      *p++ = static_cast<std::uint8_t>(n);
+      std::memcpy(p, t.data(), t.size());
+      return p + t.size();
+    } else {
+      std::memcpy(p, &v, 8);
+      return p + 8;
+    }
   }
 
   // Marks an earlier dynamic attribute with this key dead; true if there was one.
@@ -356,9 +414,6 @@ class Span {
   // Items known only at the end; false if the body could not be completed (out of memory).
   bool finish_body() noexcept {
     try {
-      if (!status_message_.empty()) {
-        detail::put_string_item(body_, detail::Item::StatusMessage, status_message_);
-      }
       if (!state_.empty()) {
         detail::put_string_item(body_, detail::Item::TraceState, state_.to_string());
       }
@@ -372,10 +427,9 @@ class Span {
   }
 
   void take(Span& o) noexcept {
-    header_ = o.header_;
+    if (o.valid_) header_ = o.header_;
     state_ = std::move(o.state_);
     body_ = std::move(o.body_);
-    status_message_ = std::move(o.status_message_);
     pipeline_ = std::exchange(o.pipeline_, nullptr);
     valid_ = std::exchange(o.valid_, false);
     ended_ = std::exchange(o.ended_, false);
@@ -387,7 +441,9 @@ class Span {
     dropped_links_ = o.dropped_links_;
   }
 
-  detail::RecordHeader header_{};
+  // Set by begin(); not initialised for an inert span (which never reads it), so a span of a
+  // disabled level costs next to nothing.
+  mutable detail::RecordHeader header_;   // mutable: the lazily drawn id of an unsampled span
   detail::Pipeline* pipeline_ = nullptr;  // non-null while recording
   bool valid_ = false;
   bool ended_ = false;
@@ -398,7 +454,6 @@ class Span {
   std::uint32_t dropped_events_ = 0;
   std::uint32_t dropped_links_ = 0;
   TraceState state_;
-  std::string status_message_;
   detail::SmallBuffer<kInlineBytes> body_;
 };
 
@@ -499,6 +554,14 @@ inline constexpr bool is_span_arg_v =
     is_option_v<std::remove_cvref_t<Arg>> || Field<std::remove_cvref_t<Arg>>;
 
 template <typename... Args>
+[[gnu::noinline]] void start_dynamic(Span& s, std::string_view name, const Args&... args) {
+  Span::StartOptions o;
+  (apply_option(o, args), ...);
+  s.start(nullptr, name, o);
+  if (s.is_recording()) (apply_field(s, args), ...);
+}
+
+template <typename... Args>
 SpanGuard make_span([[maybe_unused]] Level level, [[maybe_unused]] std::string_view name,
                     [[maybe_unused]] const Args&... args) {
   static_assert((is_span_arg_v<Args> && ...),
@@ -507,11 +570,10 @@ SpanGuard make_span([[maybe_unused]] Level level, [[maybe_unused]] std::string_v
 #if defined(KRISHIV_TRACE_DISABLED)
   return {};
 #else
-  if (!level_enabled(level)) return Span();
-  Span::StartOptions o;
-  (apply_option(o, args), ...);
-  Span s = Span::start(nullptr, name, o);
-  if (s.is_recording()) (apply_field(s, args), ...);
+  // The level test inline, the rest out of line: a span of a disabled level costs a load and a
+  // branch.
+  Span s;
+  if (level_enabled(level)) start_dynamic(s, name, args...);
   return s;
 #endif
 }

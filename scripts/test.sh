@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The test command (README): installs what is missing on Debian 12, then builds and runs every
+# test three ways and ends with one line "N passed, N failed".
+#   1. g++ 12, debugoptimized: every test, benchmarks and examples built;
+#   2. clang++ 14 with AddressSanitizer + UndefinedBehaviorSanitizer: every test, plus the fuzzers;
+#   3. clang++ 14 with ThreadSanitizer: the concurrent suites.
+# Environment: JOBS (default: nproc), KEEP_BUILDS=1 to reuse build dirs, ONLY=gcc|asan|tsan.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+jobs=${JOBS:-$(nproc)}
+
+# ---- dependencies -----------------------------------------------------------------------------
+pkgs=(meson ninja-build g++ clang libclang-rt-14-dev pkg-config libfmt-dev nlohmann-json3-dev
+  libgrpc++-dev libprotobuf-dev protobuf-compiler catch2 libbenchmark-dev openssl)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+command -v node >/dev/null && command -v npm >/dev/null || missing+=(nodejs npm)
+if ((${#missing[@]})); then
+  echo "== installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q && apt-get install -y -q --no-install-recommends "${missing[@]}" || {
+    echo "apt-get install failed"; echo "0 passed, 1 failed"; exit 1; }
+fi
+# The official OpenTelemetry schemas for the OTLP interop check (pinned in package-lock.json).
+if [[ ! -d tests/interop/node_modules ]]; then
+  echo "== npm ci (tests/interop)"
+  npm ci --prefix tests/interop --no-audit --no-fund --loglevel=error || {
+    echo "npm ci failed"; echo "0 passed, 1 failed"; exit 1; }
+fi
+
+# ---- builds -----------------------------------------------------------------------------------
+passed=0 failed=0 skipped=0
+run_build() {  # name, compiler, meson options..., -- , meson test args...
+  local name=$1 compiler=$2
+  shift 2
+  local setup=() test_args=()
+  while (($#)) && [[ $1 != -- ]]; do setup+=("$1"); shift; done
+  (($#)) && shift
+  test_args=("$@")
+  local dir=$root/build-ci-$name
+  [[ ${KEEP_BUILDS:-0} == 1 ]] || rm -rf "$dir"
+  echo "== [$name] configure"
+  if [[ ! -f $dir/build.ninja ]] && ! CXX=$compiler meson setup "$dir" "${setup[@]}" >"$dir.setup.log" 2>&1; then
+    cat "$dir.setup.log"; echo "[$name] configure failed"; failed=$((failed + 1)); return
+  fi
+  echo "== [$name] build"
+  if ! ninja -C "$dir" -j"$jobs" >"$dir.build.log" 2>&1; then
+    grep -E "error|FAILED" "$dir.build.log" | head -40; echo "[$name] build failed"
+    failed=$((failed + 1)); return
+  fi
+  echo "== [$name] test"
+  meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes "$jobs" "${test_args[@]}" \
+    2>&1 | tee "$dir.test.log" | grep -E "^ *[0-9]+/[0-9]+ " | grep -vE " OK |EXPECTEDFAIL" || true
+  local ok fail xfail xpass timeout skip
+  ok=$(awk '/^Ok:/{print $2}' "$dir.test.log"); fail=$(awk '/^Fail:/{print $2}' "$dir.test.log")
+  xfail=$(awk '/^Expected Fail:/{print $3}' "$dir.test.log")
+  xpass=$(awk '/^Unexpected Pass:/{print $3}' "$dir.test.log")
+  timeout=$(awk '/^Timeout:/{print $2}' "$dir.test.log"); skip=$(awk '/^Skipped:/{print $2}' "$dir.test.log")
+  if [[ -z $ok ]]; then echo "[$name] meson test did not report"; failed=$((failed + 1)); return; fi
+  echo "[$name] ok $ok, failed $((fail + xpass + timeout)), skipped $skip"
+  passed=$((passed + ok + xfail)); failed=$((failed + fail + xpass + timeout)); skipped=$((skipped + skip))
+}
+
+only=${ONLY:-all}
+[[ $only == all || $only == gcc ]] &&
+  run_build gcc g++ -Dbuildtype=debugoptimized --
+[[ $only == all || $only == asan ]] &&
+  run_build asan clang++ -Dbuildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false \
+    -Dbenchmarks=false -Dexamples=false -- 
+[[ $only == all || $only == tsan ]] &&
+  run_build tsan clang++ -Dbuildtype=debugoptimized -Db_sanitize=thread -Db_lundef=false \
+    -Dbenchmarks=false -Dexamples=false -- --suite span --suite coro --suite w3c --suite exporters
+
+echo "$passed passed, $failed failed, $skipped skipped"
+((failed == 0))
