@@ -75,7 +75,9 @@ class [[nodiscard]] ContextScope {
     linked_ = true;
   }
   // A chain root that is not linked into the thread's chain (a coroutine's own base context).
-  ContextScope(Context ctx, detail::unlinked_t) noexcept : ctx_(std::move(ctx)) {}
+  // By reference: a coroutine copies the current context at every creation, so the copy goes
+  // straight into the frame rather than through temporaries.
+  ContextScope(const Context& ctx, detail::unlinked_t) noexcept : ctx_(ctx) {}
 
   ~ContextScope() {
     if (!linked_) return;
@@ -110,8 +112,8 @@ namespace detail {
 // for foreign coroutine types build on this).
 class CoroutineContext {
  public:
-  explicit CoroutineContext(Context ctx) noexcept
-      : base_(std::move(ctx), unlinked_t{}), saved_(&base_) {}
+  explicit CoroutineContext(const Context& ctx) noexcept
+      : base_(ctx, unlinked_t{}), saved_(&base_) {}
   CoroutineContext(const CoroutineContext&) = delete;
   CoroutineContext& operator=(const CoroutineContext&) = delete;
 
@@ -119,6 +121,18 @@ class CoroutineContext {
   void enter() noexcept { thread_top_ = std::exchange(current_top(), saved_); }
   // At suspension or completion: give the thread its chain back, keep the coroutine's.
   void leave() noexcept { saved_ = std::exchange(current_top(), thread_top_); }
+
+  // A running coroutine starting another in its place (a task awaiting a task): `awaiting`'s chain
+  // is current and it holds the thread's. One exchange instead of awaiting.leave() + enter().
+  void enter_from(CoroutineContext& awaiting) noexcept {
+    thread_top_ = awaiting.thread_top_;
+    awaiting.saved_ = std::exchange(current_top(), saved_);
+  }
+  // The reverse, when this coroutine completes and `awaiting` continues on this thread.
+  void leave_to(CoroutineContext& awaiting) noexcept {
+    awaiting.thread_top_ = thread_top_;
+    saved_ = std::exchange(current_top(), awaiting.saved_);
+  }
 
   const Context& base() const noexcept { return base_.context(); }
 

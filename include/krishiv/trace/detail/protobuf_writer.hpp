@@ -1,0 +1,199 @@
+#pragma once
+// A minimal proto3 wire-format writer (protobuf.dev/programming-guides/encoding), standard
+// library only: the hand-written OTLP encoder needs no protobuf runtime and no generated code.
+//
+// Length-delimited fields are written front to back in one pass over the source: begin_len()
+// reserves a guessed number of bytes for the length prefix and end_len() fills it in. When the
+// guess was wrong the payload slides by a byte or two; that memmove touches bytes just written
+// (still in cache), which is cheaper than walking every span twice for a size pass. Prefixes are
+// always minimal varints, so the output is byte-identical to protobuf's own serializer.
+//
+// ProtobufSizer has the same interface and only counts, for encoded_size().
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+// WireType is shared with the reader: one definition, or a TU using both fails to compile.
+#include "krishiv/trace/detail/proto_reader.hpp"
+
+namespace krishiv::trace::detail {
+
+// The field key: varint((field_number << 3) | wire_type).
+constexpr std::uint32_t proto_key(std::uint32_t field, WireType wt) noexcept {
+  return (field << 3) | static_cast<std::uint32_t>(wt);
+}
+
+constexpr std::size_t varint_size(std::uint64_t v) noexcept {
+  return (static_cast<std::size_t>(std::bit_width(v | 1)) + 6) / 7;
+}
+
+// Where a length-delimited payload starts, and how many prefix bytes were reserved before it.
+struct LenMark {
+  std::size_t start;
+  std::size_t reserved;
+};
+
+// Writes into a caller-owned std::string, reusing its capacity: steady-state encoding of
+// similar batches does not allocate.
+class ProtobufWriter {
+ public:
+  explicit ProtobufWriter(std::string& out) : out_(&out) {
+    // Growing to the existing capacity only zero-fills the slack past the previous contents.
+    out.resize(out.capacity());
+    data_ = out.data();
+    cap_ = out.size();
+  }
+  ProtobufWriter(const ProtobufWriter&) = delete;
+  ProtobufWriter& operator=(const ProtobufWriter&) = delete;
+
+  std::size_t size() const noexcept { return pos_; }
+  // Drops everything written after position n (n <= size()).
+  void truncate(std::size_t n) noexcept { pos_ = n; }
+  // Sets the string's size to the bytes written. No write may follow.
+  void finish() { out_->resize(pos_); }
+
+  void reserve(std::size_t n) {
+    if (cap_ - pos_ < n) [[unlikely]]
+      grow(n);
+  }
+
+  // ---- unchecked primitives: the caller has reserved room ----
+  void put_byte(std::uint8_t b) noexcept { data_[pos_++] = static_cast<char>(b); }
+  void put_varint(std::uint64_t v) noexcept {
+    while (v >= 0x80) {
+      data_[pos_++] = static_cast<char>(v | 0x80);
+      v >>= 7;
+    }
+    data_[pos_++] = static_cast<char>(v);
+  }
+  void put_raw(const void* p, std::size_t n) noexcept {
+    std::memcpy(data_ + pos_, p, n);
+    pos_ += n;
+  }
+  void put_fixed32(std::uint32_t v) noexcept { put_le(v); }
+  void put_fixed64(std::uint64_t v) noexcept { put_le(v); }
+
+  // ---- fields (key + value), each reserving its own room ----
+  void varint_field(std::uint32_t key, std::uint64_t v) {
+    reserve(5 + 10);
+    put_varint(key);
+    put_varint(v);
+  }
+  void fixed32_field(std::uint32_t key, std::uint32_t v) {
+    reserve(5 + 4);
+    put_varint(key);
+    put_fixed32(v);
+  }
+  void fixed64_field(std::uint32_t key, std::uint64_t v) {
+    reserve(5 + 8);
+    put_varint(key);
+    put_fixed64(v);
+  }
+  void double_field(std::uint32_t key, double v) {
+    fixed64_field(key, std::bit_cast<std::uint64_t>(v));
+  }
+  // string and bytes fields.
+  void bytes_field(std::uint32_t key, const void* p, std::size_t n) {
+    reserve(5 + 10 + n);
+    put_varint(key);
+    put_varint(n);
+    put_raw(p, n);
+  }
+  void bytes_field(std::uint32_t key, std::string_view s) { bytes_field(key, s.data(), s.size()); }
+
+  // A length-delimited sub-message: begin_len(key, guess), write the payload, end_len(mark).
+  // guess = the expected size of the length prefix in bytes (1..5).
+  LenMark begin_len(std::uint32_t key, std::size_t guess) {
+    reserve(5 + guess);
+    put_varint(key);
+    pos_ += guess;
+    return {pos_, guess};
+  }
+  void end_len(LenMark m) {
+    const std::size_t len = pos_ - m.start;
+    const std::size_t need = varint_size(len);
+    if (need != m.reserved) [[unlikely]] {
+      if (need > m.reserved) reserve(need - m.reserved);
+      std::memmove(data_ + m.start - m.reserved + need, data_ + m.start, len);
+      pos_ = pos_ - m.reserved + need;
+    }
+    std::size_t at = m.start - m.reserved;
+    std::uint64_t v = len;
+    while (v >= 0x80) {
+      data_[at++] = static_cast<char>(v | 0x80);
+      v >>= 7;
+    }
+    data_[at] = static_cast<char>(v);
+  }
+
+ private:
+  template <typename T>
+  void put_le(T v) noexcept {
+    // Fixed-width protobuf fields are little-endian.
+    if constexpr (std::endian::native == std::endian::little) {
+      std::memcpy(data_ + pos_, &v, sizeof v);
+      pos_ += sizeof v;
+    } else {
+      for (std::size_t i = 0; i < sizeof v; ++i) {
+        data_[pos_++] = static_cast<char>(v >> (8 * i));
+      }
+    }
+  }
+  void grow(std::size_t n) {
+    std::size_t want = cap_ * 2;
+    if (want < pos_ + n) want = pos_ + n;
+    if (want < 4096) want = 4096;
+    out_->resize(want);
+    out_->resize(out_->capacity());
+    data_ = out_->data();
+    cap_ = out_->size();
+  }
+
+  std::string* out_;
+  char* data_ = nullptr;
+  std::size_t pos_ = 0;
+  std::size_t cap_ = 0;
+};
+
+// Counts the bytes ProtobufWriter would write.
+class ProtobufSizer {
+ public:
+  std::size_t size() const noexcept { return pos_; }
+  void truncate(std::size_t n) noexcept { pos_ = n; }
+  void finish() noexcept {}
+  void reserve(std::size_t) noexcept {}
+
+  void put_byte(std::uint8_t) noexcept { ++pos_; }
+  void put_varint(std::uint64_t v) noexcept { pos_ += varint_size(v); }
+  void put_raw(const void*, std::size_t n) noexcept { pos_ += n; }
+  void put_fixed32(std::uint32_t) noexcept { pos_ += 4; }
+  void put_fixed64(std::uint64_t) noexcept { pos_ += 8; }
+
+  void varint_field(std::uint32_t key, std::uint64_t v) noexcept {
+    pos_ += varint_size(key) + varint_size(v);
+  }
+  void fixed32_field(std::uint32_t key, std::uint32_t) noexcept { pos_ += varint_size(key) + 4; }
+  void fixed64_field(std::uint32_t key, std::uint64_t) noexcept { pos_ += varint_size(key) + 8; }
+  void double_field(std::uint32_t key, double) noexcept { pos_ += varint_size(key) + 8; }
+  void bytes_field(std::uint32_t key, const void*, std::size_t n) noexcept {
+    pos_ += varint_size(key) + varint_size(n) + n;
+  }
+  void bytes_field(std::uint32_t key, std::string_view s) noexcept {
+    bytes_field(key, s.data(), s.size());
+  }
+
+  LenMark begin_len(std::uint32_t key, std::size_t) noexcept {
+    pos_ += varint_size(key);
+    return {pos_, 0};
+  }
+  void end_len(LenMark m) noexcept { pos_ += varint_size(pos_ - m.start); }
+
+ private:
+  std::size_t pos_ = 0;
+};
+
+}  // namespace krishiv::trace::detail

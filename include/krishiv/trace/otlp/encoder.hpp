@@ -1,0 +1,482 @@
+#pragma once
+// OTLP protobuf encoding of span batches, written by hand from the span records: no protobuf
+// runtime, no generated code, no protoc for users.
+//
+// Output: opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest
+// (opentelemetry-proto: collector/trace/v1/trace_service.proto, trace/v1/trace.proto,
+// common/v1/common.proto, resource/v1/resource.proto). A SpanBatch has one resource and one
+// scope, so its spans share one ResourceSpans and one ScopeSpans.
+//
+// proto3 implicit presence: scalars equal to their default and unset sub-messages are omitted,
+// except that a set oneof member (AnyValue.value) is always written, even when it holds 0, false
+// or "". Fields are written in field-number order, like protobuf's own serializer.
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <variant>
+#include <vector>
+
+#include "krishiv/trace/attribute.hpp"
+#include "krishiv/trace/detail/protobuf_writer.hpp"
+#include "krishiv/trace/exporter.hpp"
+#include "krishiv/trace/resource.hpp"
+#include "krishiv/trace/span_record.hpp"
+
+namespace krishiv::trace {
+
+namespace detail::otlp {
+
+constexpr std::uint32_t len(std::uint32_t f) noexcept {
+  return proto_key(f, WireType::Len);
+}
+constexpr std::uint32_t var(std::uint32_t f) noexcept {
+  return proto_key(f, WireType::Varint);
+}
+constexpr std::uint32_t i64(std::uint32_t f) noexcept {
+  return proto_key(f, WireType::I64);
+}
+constexpr std::uint32_t i32(std::uint32_t f) noexcept {
+  return proto_key(f, WireType::I32);
+}
+
+// Field keys, by message, from the .proto files named above.
+namespace request {
+inline constexpr std::uint32_t resource_spans = len(1);
+}
+namespace resource_spans {
+inline constexpr std::uint32_t resource = len(1);
+inline constexpr std::uint32_t scope_spans = len(2);
+}  // namespace resource_spans
+namespace resource {
+inline constexpr std::uint32_t attributes = len(1);
+}
+namespace scope_spans {
+inline constexpr std::uint32_t scope = len(1);
+inline constexpr std::uint32_t spans = len(2);
+}  // namespace scope_spans
+namespace scope {
+inline constexpr std::uint32_t name = len(1);
+inline constexpr std::uint32_t version = len(2);
+}  // namespace scope
+namespace span {
+inline constexpr std::uint32_t trace_id = len(1);
+inline constexpr std::uint32_t span_id = len(2);
+inline constexpr std::uint32_t trace_state = len(3);
+inline constexpr std::uint32_t parent_span_id = len(4);
+inline constexpr std::uint32_t name = len(5);
+inline constexpr std::uint32_t kind = var(6);
+inline constexpr std::uint32_t start_time_unix_nano = i64(7);
+inline constexpr std::uint32_t end_time_unix_nano = i64(8);
+inline constexpr std::uint32_t attributes = len(9);
+inline constexpr std::uint32_t dropped_attributes_count = var(10);
+inline constexpr std::uint32_t events = len(11);
+inline constexpr std::uint32_t dropped_events_count = var(12);
+inline constexpr std::uint32_t links = len(13);
+inline constexpr std::uint32_t dropped_links_count = var(14);
+inline constexpr std::uint32_t status = len(15);
+inline constexpr std::uint32_t flags = i32(16);
+}  // namespace span
+namespace event {
+inline constexpr std::uint32_t time_unix_nano = i64(1);
+inline constexpr std::uint32_t name = len(2);
+inline constexpr std::uint32_t attributes = len(3);
+inline constexpr std::uint32_t dropped_attributes_count = var(4);
+}  // namespace event
+namespace link {
+inline constexpr std::uint32_t trace_id = len(1);
+inline constexpr std::uint32_t span_id = len(2);
+inline constexpr std::uint32_t trace_state = len(3);
+inline constexpr std::uint32_t attributes = len(4);
+inline constexpr std::uint32_t dropped_attributes_count = var(5);
+inline constexpr std::uint32_t flags = i32(6);
+}  // namespace link
+namespace status {
+inline constexpr std::uint32_t message = len(2);  // 1 is reserved
+inline constexpr std::uint32_t code = var(3);
+}  // namespace status
+namespace key_value {
+inline constexpr std::uint32_t key = len(1);
+inline constexpr std::uint32_t value = len(2);
+}  // namespace key_value
+namespace any_value {
+inline constexpr std::uint32_t string_value = len(1);
+inline constexpr std::uint32_t bool_value = var(2);
+inline constexpr std::uint32_t int_value = var(3);
+inline constexpr std::uint32_t double_value = i64(4);
+inline constexpr std::uint32_t array_value = len(5);
+inline constexpr std::uint32_t kvlist_value = len(6);
+inline constexpr std::uint32_t bytes_value = len(7);
+}  // namespace any_value
+// ArrayValue.values and KeyValueList.values.
+inline constexpr std::uint32_t values = len(1);
+
+// trace.proto SpanFlags: bits 0-7 are the W3C trace flags; bit 8 says bit 9 is meaningful; bit 9
+// says the parent (for a span) or the linked context (for a link) is remote.
+inline constexpr std::uint32_t kTraceFlagsMask = 0xFF;
+inline constexpr std::uint32_t kContextHasIsRemote = 0x100;
+inline constexpr std::uint32_t kContextIsRemote = 0x200;
+
+// Guesses for the length-prefix sizes (see protobuf_writer.hpp): attributes, events, links and
+// statuses are usually under 128 bytes, spans under 16 KiB, and the envelopes of a batch of a
+// few hundred spans under 2 MiB.
+inline constexpr std::size_t kSmallGuess = 1;
+inline constexpr std::size_t kSpanGuess = 2;
+inline constexpr std::size_t kEnvelopeGuess = 3;
+// The envelopes' prefixes can each grow from kEnvelopeGuess to 5 bytes.
+inline constexpr std::size_t kEnvelopeSlack = 2 * (5 - kEnvelopeGuess);
+
+template <typename W>
+void write_key_value(W& w, std::uint32_t key, std::string_view k, const ValueView& v);
+
+template <typename W>
+void write_any_value(W& w, const ValueView& v) {
+  switch (v.type()) {
+    case ValueType::Bool:
+      w.varint_field(any_value::bool_value, v.as_bool() ? 1 : 0);
+      return;
+    // int64 is a plain varint of the two's complement (not zigzag): -1 takes 10 bytes.
+    case ValueType::Int:
+      w.varint_field(any_value::int_value, static_cast<std::uint64_t>(v.as_int()));
+      return;
+    case ValueType::Double:
+      w.double_field(any_value::double_value, v.as_double());
+      return;
+    case ValueType::String:
+      w.bytes_field(any_value::string_value, v.as_string());
+      return;
+    case ValueType::Bytes:
+      w.bytes_field(any_value::bytes_value, v.as_string());
+      return;
+    case ValueType::Array: {
+      const LenMark m = w.begin_len(any_value::array_value, kSmallGuess);
+      v.for_each_element([&](const ValueView& e) {
+        const LenMark em = w.begin_len(values, kSmallGuess);
+        write_any_value(w, e);
+        w.end_len(em);
+      });
+      w.end_len(m);
+      return;
+    }
+    case ValueType::KvList: {
+      const LenMark m = w.begin_len(any_value::kvlist_value, kSmallGuess);
+      v.for_each_entry(
+          [&](std::string_view k, const ValueView& e) { write_key_value(w, values, k, e); });
+      w.end_len(m);
+      return;
+    }
+  }
+}
+
+// The encoded size of a scalar or string AnyValue; 0 for arrays and kvlists, whose size is only
+// known after writing them.
+inline std::size_t flat_any_value_size(const ValueView& v) noexcept {
+  switch (v.type()) {
+    case ValueType::Bool:
+      return 2;
+    case ValueType::Int:
+      return 1 + varint_size(static_cast<std::uint64_t>(v.as_int()));
+    case ValueType::Double:
+      return 9;
+    case ValueType::String:
+    case ValueType::Bytes: {
+      const std::size_t n = v.as_string().size();
+      return 1 + varint_size(n) + n;
+    }
+    case ValueType::Array:
+    case ValueType::KvList:
+      return 0;
+  }
+  return 0;
+}
+
+template <typename W>
+void write_key_value(W& w, std::uint32_t key, std::string_view k, const ValueView& v) {
+  // Attributes are nearly always flat (scalar or string), and then every length is known up
+  // front: one reservation, no length guesses.
+  if (const std::size_t vsize = flat_any_value_size(v); vsize != 0) {
+    const std::size_t ksize = k.empty() ? 0 : 1 + varint_size(k.size()) + k.size();
+    const std::size_t kvsize = ksize + 1 + varint_size(vsize) + vsize;
+    w.reserve(5 + varint_size(kvsize) + kvsize);
+    w.put_varint(key);
+    w.put_varint(kvsize);
+    if (!k.empty()) {
+      w.put_byte(static_cast<std::uint8_t>(key_value::key));
+      w.put_varint(k.size());
+      w.put_raw(k.data(), k.size());
+    }
+    w.put_byte(static_cast<std::uint8_t>(key_value::value));
+    w.put_varint(vsize);
+    switch (v.type()) {
+      case ValueType::Bool:
+        w.put_byte(static_cast<std::uint8_t>(any_value::bool_value));
+        w.put_byte(v.as_bool() ? 1 : 0);
+        break;
+      case ValueType::Int:
+        w.put_byte(static_cast<std::uint8_t>(any_value::int_value));
+        w.put_varint(static_cast<std::uint64_t>(v.as_int()));
+        break;
+      case ValueType::Double:
+        w.put_byte(static_cast<std::uint8_t>(any_value::double_value));
+        w.put_fixed64(std::bit_cast<std::uint64_t>(v.as_double()));
+        break;
+      default: {
+        const std::string_view sv = v.as_string();
+        w.put_byte(static_cast<std::uint8_t>(
+            v.type() == ValueType::String ? any_value::string_value : any_value::bytes_value));
+        w.put_varint(sv.size());
+        w.put_raw(sv.data(), sv.size());
+        break;
+      }
+    }
+    return;
+  }
+  const LenMark m = w.begin_len(key, kSmallGuess);
+  if (!k.empty()) w.bytes_field(key_value::key, k);
+  const LenMark vm = w.begin_len(key_value::value, kSmallGuess);
+  write_any_value(w, v);
+  w.end_len(vm);
+  w.end_len(m);
+}
+
+// Owning values (resource attributes).
+template <typename W>
+void write_any_value(W& w, const AttributeValue& value) {
+  std::visit(
+      [&](const auto& x) {
+        using X = std::remove_cvref_t<decltype(x)>;
+        if constexpr (std::is_same_v<X, bool>) {
+          w.varint_field(any_value::bool_value, x ? 1 : 0);
+        } else if constexpr (std::is_same_v<X, std::int64_t>) {
+          w.varint_field(any_value::int_value, static_cast<std::uint64_t>(x));
+        } else if constexpr (std::is_same_v<X, double>) {
+          w.double_field(any_value::double_value, x);
+        } else if constexpr (std::is_same_v<X, std::string>) {
+          w.bytes_field(any_value::string_value, x);
+        } else {
+          const LenMark m = w.begin_len(any_value::array_value, kSmallGuess);
+          for (const auto& e : x) {
+            const LenMark em = w.begin_len(values, kSmallGuess);
+            using E = std::remove_cvref_t<decltype(e)>;
+            if constexpr (std::is_same_v<X, std::vector<bool>>) {
+              w.varint_field(any_value::bool_value, static_cast<bool>(e) ? 1 : 0);
+            } else if constexpr (std::is_same_v<E, std::int64_t>) {
+              w.varint_field(any_value::int_value, static_cast<std::uint64_t>(e));
+            } else if constexpr (std::is_same_v<E, double>) {
+              w.double_field(any_value::double_value, e);
+            } else {
+              w.bytes_field(any_value::string_value, e);
+            }
+            w.end_len(em);
+          }
+          w.end_len(m);
+        }
+      },
+      value);
+}
+
+template <typename W>
+void write_attributes(W& w, std::uint32_t key, const Attributes& attrs) {
+  for (const Attribute& a : attrs) {
+    const LenMark m = w.begin_len(key, kSmallGuess);
+    if (!a.key.empty()) w.bytes_field(key_value::key, a.key);
+    const LenMark vm = w.begin_len(key_value::value, kSmallGuess);
+    write_any_value(w, a.value);
+    w.end_len(vm);
+    w.end_len(m);
+  }
+}
+
+template <typename W>
+void write_event(W& w, const EventView& e) {
+  const LenMark m = w.begin_len(span::events, kSmallGuess);
+  if (const auto t = e.time_unix_ns(); t != 0) w.fixed64_field(event::time_unix_nano, t);
+  if (const auto name = e.name(); !name.empty()) w.bytes_field(event::name, name);
+  e.for_each_attribute(
+      [&](std::string_view k, const ValueView& v) { write_key_value(w, event::attributes, k, v); });
+  if (const auto d = e.dropped_attributes_count(); d != 0) {
+    w.varint_field(event::dropped_attributes_count, d);
+  }
+  w.end_len(m);
+}
+
+template <typename W>
+void write_link(W& w, const LinkView& l) {
+  const LenMark m = w.begin_len(span::links, kSmallGuess);
+  const TraceId trace_id = l.trace_id();
+  const SpanId span_id = l.span_id();
+  w.bytes_field(link::trace_id, trace_id.data(), TraceId::kSize);
+  w.bytes_field(link::span_id, span_id.data(), SpanId::kSize);
+  if (const auto ts = l.trace_state(); !ts.empty()) w.bytes_field(link::trace_state, ts);
+  l.for_each_attribute(
+      [&](std::string_view k, const ValueView& v) { write_key_value(w, link::attributes, k, v); });
+  if (const auto d = l.dropped_attributes_count(); d != 0) {
+    w.varint_field(link::dropped_attributes_count, d);
+  }
+  // A link always knows whether its context was remote.
+  const std::uint32_t flags = (l.flags().bits() & kTraceFlagsMask) | kContextHasIsRemote |
+                              (l.is_remote() ? kContextIsRemote : 0);
+  w.fixed32_field(link::flags, flags);
+  w.end_len(m);
+}
+
+template <typename W>
+void write_span(W& w, const SpanView& s) {
+  const LenMark m = w.begin_len(scope_spans::spans, kSpanGuess);
+  const TraceId trace_id = s.trace_id();
+  const SpanId span_id = s.span_id();
+  w.reserve(2 + TraceId::kSize + 2 + SpanId::kSize);
+  w.put_byte(static_cast<std::uint8_t>(span::trace_id));
+  w.put_byte(TraceId::kSize);
+  w.put_raw(trace_id.data(), TraceId::kSize);
+  w.put_byte(static_cast<std::uint8_t>(span::span_id));
+  w.put_byte(SpanId::kSize);
+  w.put_raw(span_id.data(), SpanId::kSize);
+  if (const auto ts = s.trace_state(); !ts.empty()) w.bytes_field(span::trace_state, ts);
+  // A root span's parent_span_id MUST be empty (trace.proto), so it is omitted.
+  if (const SpanId parent = s.parent_span_id(); s.has_parent() && parent.is_valid()) {
+    w.bytes_field(span::parent_span_id, parent.data(), SpanId::kSize);
+  }
+  if (const auto name = s.name(); !name.empty()) w.bytes_field(span::name, name);
+  if (const auto kind = static_cast<std::uint8_t>(s.kind()); kind != 0) {
+    w.varint_field(span::kind, kind);
+  }
+  if (const auto t = s.start_unix_ns(); t != 0) w.fixed64_field(span::start_time_unix_nano, t);
+  if (const auto t = s.end_unix_ns(); t != 0) w.fixed64_field(span::end_time_unix_nano, t);
+  s.for_each_attribute(
+      [&](std::string_view k, const ValueView& v) { write_key_value(w, span::attributes, k, v); });
+  if (const auto d = s.dropped_attributes_count(); d != 0) {
+    w.varint_field(span::dropped_attributes_count, d);
+  }
+  s.for_each_event([&](const EventView& e) { write_event(w, e); });
+  if (const auto d = s.dropped_events_count(); d != 0) {
+    w.varint_field(span::dropped_events_count, d);
+  }
+  s.for_each_link([&](const LinkView& l) { write_link(w, l); });
+  if (const auto d = s.dropped_links_count(); d != 0) w.varint_field(span::dropped_links_count, d);
+
+  const auto code = static_cast<std::uint8_t>(s.status_code());
+  const auto message = s.status_message();
+  if (code != 0 || !message.empty()) {
+    const LenMark sm = w.begin_len(span::status, kSmallGuess);
+    if (!message.empty()) w.bytes_field(status::message, message);
+    if (code != 0) w.varint_field(status::code, code);
+    w.end_len(sm);
+  }
+
+  // Bits 8-9 are set only when whether the parent is remote is known (never for a root span).
+  std::uint32_t flags = s.flags().bits() & kTraceFlagsMask;
+  if (const auto remote = s.parent_is_remote()) {
+    flags |= kContextHasIsRemote | (*remote ? kContextIsRemote : 0);
+  }
+  if (flags != 0) w.fixed32_field(span::flags, flags);
+  w.end_len(m);
+}
+
+// The ResourceSpans / ScopeSpans envelope around the spans, opened before them and closed after.
+struct Envelope {
+  LenMark resource_spans;
+  LenMark scope_spans;
+};
+
+template <typename W>
+Envelope open_envelope(W& w, const SpanBatch& batch) {
+  Envelope e{};
+  e.resource_spans = w.begin_len(request::resource_spans, kEnvelopeGuess);
+  if (const Attributes& attrs = batch.resource().attributes; !attrs.empty()) {
+    const LenMark rm = w.begin_len(resource_spans::resource, kSmallGuess);
+    write_attributes(w, resource::attributes, attrs);
+    w.end_len(rm);
+  }
+  e.scope_spans = w.begin_len(resource_spans::scope_spans, kEnvelopeGuess);
+  const InstrumentationScope& scope = batch.scope();
+  if (!scope.name.empty() || !scope.version.empty()) {
+    const LenMark sm = w.begin_len(scope_spans::scope, kSmallGuess);
+    if (!scope.name.empty()) w.bytes_field(scope::name, scope.name);
+    if (!scope.version.empty()) w.bytes_field(scope::version, scope.version);
+    w.end_len(sm);
+  }
+  return e;
+}
+
+template <typename W>
+void close_envelope(W& w, const Envelope& e) {
+  w.end_len(e.scope_spans);
+  w.end_len(e.resource_spans);
+}
+
+template <typename W>
+void write_request(W& w, const SpanBatch& batch, std::size_t begin, std::size_t end) {
+  // An empty request is zero bytes; no empty ResourceSpans (senders SHOULD NOT send empty
+  // envelopes, OTLP specification).
+  if (begin >= end) return;
+  const Envelope e = open_envelope(w, batch);
+  for (std::size_t i = begin; i < end; ++i) write_span(w, batch[i]);
+  close_envelope(w, e);
+}
+
+}  // namespace detail::otlp
+
+// Encodes span batches as OTLP ExportTraceServiceRequest messages. Stateless and cheap to
+// construct; encoding allocates only when `out` must grow, never per span.
+class OtlpEncoder {
+ public:
+  // OTLP: clients MUST NOT send requests larger than 64 MiB (before compression).
+  static constexpr std::size_t kMaxRequestBytes = std::size_t{64} << 20;
+
+  // Replaces out's contents with the request for the whole batch (empty for an empty batch).
+  void encode(const SpanBatch& batch, std::string& out) const {
+    encode(batch, 0, batch.size(), out);
+  }
+
+  // The request for spans [begin, end) of the batch.
+  void encode(const SpanBatch& batch, std::size_t begin, std::size_t end, std::string& out) const {
+    if (end > batch.size()) end = batch.size();
+    detail::ProtobufWriter w(out);
+    detail::otlp::write_request(w, batch, begin, end);
+    w.finish();
+  }
+
+  // Encodes spans from `begin` on, as many as fit in a request of at most max_bytes, and returns
+  // the index after the last one encoded: the exporter calls it again from there. Returns `begin`
+  // (with out empty) when the span at `begin` alone does not fit; the caller drops it.
+  std::size_t encode_within(const SpanBatch& batch, std::size_t begin, std::size_t max_bytes,
+                            std::string& out) const {
+    detail::ProtobufWriter w(out);
+    std::size_t i = begin;
+    if (i < batch.size()) {
+      const detail::otlp::Envelope e = detail::otlp::open_envelope(w, batch);
+      for (; i < batch.size(); ++i) {
+        const std::size_t before = w.size();
+        detail::otlp::write_span(w, batch[i]);
+        if (w.size() + detail::otlp::kEnvelopeSlack > max_bytes) {
+          w.truncate(before);
+          break;
+        }
+      }
+      if (i == begin) {
+        w.truncate(0);
+      } else {
+        detail::otlp::close_envelope(w, e);
+      }
+    }
+    w.finish();
+    return i;
+  }
+
+  // The size of encode(batch, begin, end, out)'s output, without writing it.
+  static std::size_t encoded_size(const SpanBatch& batch, std::size_t begin, std::size_t end) {
+    if (end > batch.size()) end = batch.size();
+    detail::ProtobufSizer s;
+    detail::otlp::write_request(s, batch, begin, end);
+    return s.size();
+  }
+  static std::size_t encoded_size(const SpanBatch& batch) {
+    return encoded_size(batch, 0, batch.size());
+  }
+};
+
+}  // namespace krishiv::trace
