@@ -11,25 +11,8 @@ root=$PWD
 jobs=${JOBS:-$(nproc)}
 
 # ---- dependencies -----------------------------------------------------------------------------
-pkgs=(meson ninja-build g++ clang libclang-rt-14-dev pkg-config libfmt-dev nlohmann-json3-dev
-  libgrpc++-dev libprotobuf-dev protobuf-compiler catch2 libbenchmark-dev openssl)
-missing=()
-for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-command -v node >/dev/null && command -v npm >/dev/null || missing+=(nodejs npm)
-if ((${#missing[@]})); then
-  echo "== installing: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q && apt-get install -y -q --no-install-recommends "${missing[@]}" || {
-    echo "apt-get install failed"; echo "0 passed, 1 failed"; exit 1; }
-fi
-# The official OpenTelemetry schemas for the OTLP interop check (pinned in package-lock.json).
-if [[ ! -d tests/interop/node_modules ]]; then
-  echo "== npm ci (tests/interop)"
-  npm ci --prefix tests/interop --no-audit --no-fund --loglevel=error || {
-    echo "npm ci failed"; echo "0 passed, 1 failed"; exit 1; }
-fi
+source scripts/deps.sh
+install_deps || { echo "installing dependencies failed"; echo "0 passed, 1 failed"; exit 1; }
 
 # ---- builds -----------------------------------------------------------------------------------
 passed=0 failed=0 skipped=0

@@ -44,3 +44,27 @@ TEST_CASE("ids: trace flags are bit tests") {
   CHECK(TraceFlags(0x08).with_sampled(true).bits() == 0x09);
   CHECK(TraceFlags(0x01).to_hex() == "01");
 }
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+TEST_CASE("ids: a forked child does not repeat the parent's ids") {
+  SpanId::random();  // the generator exists before the fork
+  int fds[2];
+  REQUIRE(pipe(fds) == 0);
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    const std::uint64_t v = SpanId::random().to_u64();
+    const auto n = write(fds[1], &v, sizeof v);
+    _exit(n == sizeof v ? 0 : 1);
+  }
+  const std::uint64_t parent = SpanId::random().to_u64();
+  std::uint64_t child = 0;
+  REQUIRE(read(fds[0], &child, sizeof child) == sizeof child);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  close(fds[0]);
+  close(fds[1]);
+  CHECK(child != parent);
+}

@@ -347,8 +347,10 @@ class BatchProcessor : public std::enable_shared_from_this<BatchProcessor> {
     if (done_cv_.wait_until(lock, deadline, [&] { return completed_ >= ticket || stopped_; })) {
       return true;
     }
-    // Deadline passed: an export is stuck (e.g. on the network). Make it give up.
+    // Deadline passed: an export is stuck (e.g. on the network). Make it give up; after a
+    // shutdown, also skip whatever is left instead of giving each batch its own full timeout.
     lock.unlock();
+    if (r == Request::Shutdown) abandoned_.store(true);
     exporter_->cancel();
     return false;
   }
@@ -464,7 +466,7 @@ class BatchProcessor : public std::enable_shared_from_this<BatchProcessor> {
     const auto n = batch.size();
     ExportResult r = ExportResult::Failure;
     try {
-      r = exporter_->export_batch(batch);
+      if (!abandoned_.load(std::memory_order_relaxed)) r = exporter_->export_batch(batch);
     } catch (...) {
       // An exporter that throws loses its batch, not the process.
     }
@@ -503,7 +505,8 @@ class BatchProcessor : public std::enable_shared_from_this<BatchProcessor> {
 
   std::atomic<bool> shut_down_{false};
   std::atomic<bool> sleeping_{false};
-  bool busy_ = false;  // export thread only: the last drain found chunks
+  std::atomic<bool> abandoned_{false};  // shutdown timed out: count what is left as failed
+  bool busy_ = false;                   // export thread only: the last drain found chunks
   // No pause instruction in the loop: under a hypervisor with pause-loop exiting, a vCPU that
   // pauses in a loop is descheduled, which is exactly the latency the spin is meant to avoid.
   static constexpr auto kSpin = std::chrono::microseconds(50);

@@ -139,6 +139,7 @@ class Span {
       return *this;
     }
     ++event_count_;
+    header_.status |= detail::kHasEvents;
     const std::size_t limit = pipeline_->limits.attributes_per_event;
     const std::size_t n = std::min(sizeof...(KVs), limit);
     detail::begin_event(body_, detail::SpanClock::now(), name, n, sizeof...(KVs) - n);
@@ -154,6 +155,7 @@ class Span {
       return *this;
     }
     ++link_count_;
+    header_.status |= detail::kHasLinks;
     const std::size_t limit = pipeline_->limits.attributes_per_link;
     const std::size_t n = std::min(sizeof...(KVs), limit);
     const std::string state = linked.trace_state.to_string();
@@ -166,11 +168,15 @@ class Span {
   // Ok is final (the spec: later attempts to set Error are ignored); Unset is never set back.
   Span& set_status(StatusCode code, std::string_view message = {}) {
     if (pipeline_ == nullptr || code == StatusCode::Unset) return *this;
-    if (static_cast<StatusCode>(header_.status) == StatusCode::Ok) return *this;
-    header_.status = static_cast<std::uint8_t>(code);
+    if (static_cast<StatusCode>(header_.status & detail::kStatusMask) == StatusCode::Ok) {
+      return *this;
+    }
+    header_.status = static_cast<std::uint8_t>((header_.status & ~detail::kStatusMask) |
+                                               static_cast<std::uint8_t>(code));
     // The description is only meaningful for Error (spec: ignored otherwise). A later one wins:
     // readers take the last StatusMessage item.
     if (code == StatusCode::Error && !message.empty()) {
+      header_.status |= detail::kHasStatusMessage;
       detail::put_string_item(
           body_, detail::Item::StatusMessage,
           detail::truncate_utf8(message, pipeline_->limits.attribute_value_length));
@@ -254,7 +260,7 @@ class Span {
     detail::Pipeline* p = detail::active_pipeline();
     header_.size = 0;
     header_.kind = static_cast<std::uint8_t>(options.kind);
-    header_.status = 0;
+    header_.status = detail::kItemsKnown;
     header_.schema = nullptr;
     header_.start = header_.end = 0;
     header_.span_id = SpanId();
@@ -415,9 +421,11 @@ class Span {
   bool finish_body() noexcept {
     try {
       if (!state_.empty()) {
+        header_.status |= detail::kHasTraceState;
         detail::put_string_item(body_, detail::Item::TraceState, state_.to_string());
       }
       if ((dropped_attributes_ | dropped_events_ | dropped_links_) != 0) {
+        header_.status |= detail::kHasDropped;
         detail::put_dropped(body_, dropped_attributes_, dropped_events_, dropped_links_);
       }
       return true;

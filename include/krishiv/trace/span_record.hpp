@@ -74,6 +74,17 @@ enum class Item : std::uint8_t {
   DeadAttribute = 8,  // an attribute overwritten later (same layout as Attribute)
 };
 
+// RecordHeader::status: the StatusCode in bits 0-1, and which optional items the body holds, so
+// readers skip the scan for what a span does not have (most spans have none of them). Records
+// built without kItemsKnown (by hand, in tests) are scanned.
+inline constexpr std::uint8_t kStatusMask = 0x03;
+inline constexpr std::uint8_t kHasEvents = 0x04;
+inline constexpr std::uint8_t kHasLinks = 0x08;
+inline constexpr std::uint8_t kHasStatusMessage = 0x10;
+inline constexpr std::uint8_t kHasTraceState = 0x20;
+inline constexpr std::uint8_t kHasDropped = 0x40;
+inline constexpr std::uint8_t kItemsKnown = 0x80;
+
 // Header bits.
 inline constexpr std::uint8_t kHasParent = 0x01;
 inline constexpr std::uint8_t kParentRemoteKnown = 0x02;
@@ -352,7 +363,9 @@ class SpanView {
   }
   TraceFlags flags() const noexcept { return TraceFlags(h_.flags); }
   SpanKind kind() const noexcept { return static_cast<SpanKind>(h_.kind); }
-  StatusCode status_code() const noexcept { return static_cast<StatusCode>(h_.status); }
+  StatusCode status_code() const noexcept {
+    return static_cast<StatusCode>(h_.status & detail::kStatusMask);
+  }
   std::uint64_t start_unix_ns() const noexcept { return tb_->to_unix_ns(h_.start); }
   std::uint64_t end_unix_ns() const noexcept { return tb_->to_unix_ns(h_.end); }
   const SchemaInfo* schema() const noexcept { return h_.schema; }
@@ -395,21 +408,30 @@ class SpanView {
   // f(EventView) per event, in the order added.
   template <typename F>
   void for_each_event(F&& f) const {
+    if (!may_have(detail::kHasEvents)) return;
     for_each_item(after_schema(), [&](detail::Item item, detail::Reader& ir) {
       if (item == detail::Item::Event) f(EventView(ir.p, tb_));
     });
   }
-  std::size_t event_count() const noexcept { return count(detail::Item::Event); }
+  std::size_t event_count() const noexcept {
+    return may_have(detail::kHasEvents) ? count(detail::Item::Event) : 0;
+  }
   // f(LinkView) per link, in the order added.
   template <typename F>
   void for_each_link(F&& f) const {
+    if (!may_have(detail::kHasLinks)) return;
     for_each_item(after_schema(), [&](detail::Item item, detail::Reader& ir) {
       if (item == detail::Item::Link) f(LinkView(ir.p));
     });
   }
-  std::size_t link_count() const noexcept { return count(detail::Item::Link); }
+  std::size_t link_count() const noexcept {
+    return may_have(detail::kHasLinks) ? count(detail::Item::Link) : 0;
+  }
 
  private:
+  bool may_have(std::uint8_t item_bit) const noexcept {
+    return (h_.status & detail::kItemsKnown) == 0 || (h_.status & item_bit) != 0;
+  }
   detail::Reader body() const noexcept {
     return {rec_ + sizeof(detail::RecordHeader), rec_ + h_.size};
   }
@@ -468,11 +490,20 @@ class SpanView {
     }
     return r.p;
   }
-  std::string_view find_str(detail::Item wanted) const noexcept {
+  // The last item of that kind (a later status message replaces an earlier one), or the first
+  // when `first` (the name, written before anything else).
+  std::string_view find_str(detail::Item wanted, bool first) const noexcept {
+    detail::Reader r = after_schema();
     std::string_view out;
-    for_each_item(after_schema(), [&](detail::Item item, detail::Reader& ir) {
-      if (item == wanted) out = ir.str();
-    });
+    while (!r.done()) {
+      const auto item = static_cast<detail::Item>(r.u8());
+      if (item == wanted) {
+        detail::Reader ir{r.p, r.end};
+        out = ir.str();
+        if (first) return out;
+      }
+      r.p = skip_item(item, r.p);
+    }
     return out;
   }
   std::size_t count(detail::Item wanted) const noexcept {
@@ -481,6 +512,7 @@ class SpanView {
     return n;
   }
   std::uint32_t dropped(int which) const noexcept {
+    if (!may_have(detail::kHasDropped)) return 0;
     std::uint32_t out = 0;
     for_each_item(after_schema(), [&](detail::Item item, detail::Reader& ir) {
       if (item != detail::Item::Dropped) return;
