@@ -374,10 +374,16 @@ class SpanView {
 
   std::string_view name() const noexcept {
     if (h_.schema != nullptr) return h_.schema->name;
-    return find_str(detail::Item::Name);
+    return find_str(detail::Item::Name, true);
   }
-  std::string_view status_message() const noexcept { return find_str(detail::Item::StatusMessage); }
-  std::string_view trace_state() const noexcept { return find_str(detail::Item::TraceState); }
+  std::string_view status_message() const noexcept {
+    if (!may_have(detail::kHasStatusMessage)) return {};
+    return find_str(detail::Item::StatusMessage, false);
+  }
+  std::string_view trace_state() const noexcept {
+    if (!may_have(detail::kHasTraceState)) return {};
+    return find_str(detail::Item::TraceState, false);
+  }
 
   std::uint32_t dropped_attributes_count() const noexcept { return dropped(0); }
   std::uint32_t dropped_events_count() const noexcept { return dropped(1); }
