@@ -2,77 +2,20 @@
 // whichever worker is free. Each task opens a span, hops threads, opens a child span, hops again.
 // At the end every parent/child link is checked and printed on stderr; exit status 1 on a bad one.
 
-#include <condition_variable>
 #include <coroutine>
 #include <cstdint>
 #include <cstdio>
-#include <deque>
 #include <latch>
 #include <map>
 #include <memory>
-#include <mutex>
-#include <thread>
-#include <vector>
 
 #include "krishiv/trace/coro.hpp"
 #include "krishiv/trace/exporters/in_memory.hpp"
 #include "krishiv/trace/provider.hpp"
 #include "krishiv/trace/span.hpp"
+#include "thread_pool.hpp"
 
 namespace kt = krishiv::trace;
-
-// A shared queue: schedule() resumes the awaiter on the first worker that is free.
-class ThreadPool {
- public:
-  explicit ThreadPool(unsigned n) {
-    for (unsigned i = 0; i < n; ++i) threads_.emplace_back([this] { run(); });
-  }
-  ~ThreadPool() {
-    {
-      std::lock_guard lock(mutex_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    for (auto& t : threads_) t.join();
-  }
-  // Which thread resumes the awaiter: any worker of this pool.
-  auto schedule() noexcept {
-    struct Awaiter {
-      ThreadPool* pool;
-      bool await_ready() const noexcept { return false; }
-      void await_suspend(std::coroutine_handle<> h) { pool->post(h); }
-      void await_resume() const noexcept {}
-    };
-    return Awaiter{this};
-  }
-
- private:
-  void post(std::coroutine_handle<> h) {
-    {
-      std::lock_guard lock(mutex_);
-      queue_.push_back(h);
-    }
-    cv_.notify_one();
-  }
-  void run() {
-    for (;;) {
-      std::coroutine_handle<> h;
-      {
-        std::unique_lock lock(mutex_);
-        cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
-        if (queue_.empty()) return;
-        h = queue_.front();
-        queue_.pop_front();
-      }
-      h.resume();
-    }
-  }
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::deque<std::coroutine_handle<>> queue_;
-  bool stop_ = false;
-  std::vector<std::thread> threads_;
-};
 
 // Fire-and-forget start with a latch: enough for an example without a when_all.
 struct Detached {

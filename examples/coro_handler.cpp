@@ -7,7 +7,6 @@
 #include <condition_variable>
 #include <coroutine>
 #include <cstdio>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -18,62 +17,10 @@
 #include "krishiv/trace/exporters/in_memory.hpp"
 #include "krishiv/trace/provider.hpp"
 #include "krishiv/trace/span.hpp"
+#include "thread_pool.hpp"
 
 namespace kt = krishiv::trace;
 using namespace std::chrono_literals;
-
-// A shared queue: schedule() resumes the awaiter on the first worker that is free.
-class ThreadPool {
- public:
-  explicit ThreadPool(unsigned n) {
-    for (unsigned i = 0; i < n; ++i) threads_.emplace_back([this] { run(); });
-  }
-  ~ThreadPool() {
-    {
-      std::lock_guard lock(mutex_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    for (auto& t : threads_) t.join();
-  }
-  // Which thread resumes the awaiter: any worker of this pool.
-  auto schedule() noexcept {
-    struct Awaiter {
-      ThreadPool* pool;
-      bool await_ready() const noexcept { return false; }
-      void await_suspend(std::coroutine_handle<> h) { pool->post(h); }
-      void await_resume() const noexcept {}
-    };
-    return Awaiter{this};
-  }
-
- private:
-  void post(std::coroutine_handle<> h) {
-    {
-      std::lock_guard lock(mutex_);
-      queue_.push_back(h);
-    }
-    cv_.notify_one();
-  }
-  void run() {
-    for (;;) {
-      std::coroutine_handle<> h;
-      {
-        std::unique_lock lock(mutex_);
-        cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
-        if (queue_.empty()) return;
-        h = queue_.front();
-        queue_.pop_front();
-      }
-      h.resume();
-    }
-  }
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::deque<std::coroutine_handle<>> queue_;
-  bool stop_ = false;
-  std::vector<std::thread> threads_;
-};
 
 // One thread that resumes each awaiter after its delay. Which thread resumes the awaiter: the
 // timer thread.

@@ -51,7 +51,10 @@ only=${ONLY:-all}
 [[ $only == all || $only == gcc ]] &&
   run_build gcc g++ -Dbuildtype=debugoptimized --
 [[ $only == all || $only == asan ]] &&
+  # -fno-sanitize=function: clang 14's check of indirect call types cannot be emitted for
+  # coroutine frames ("Cannot represent a difference across sections").
   run_build asan clang++ -Dbuildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false \
+    -Dcpp_args=-fno-sanitize=function -Dcpp_link_args=-fno-sanitize=function \
     -Dbenchmarks=false -Dexamples=false -- 
 [[ $only == all || $only == tsan ]] &&
   run_build tsan clang++ -Dbuildtype=debugoptimized -Db_sanitize=thread -Db_lundef=false \

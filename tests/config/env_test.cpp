@@ -6,10 +6,10 @@
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "config_test_support.hpp"
+#include "capture.hpp"
 
 using namespace krishiv::trace::detail;
-using krishiv::trace::test::EnvGuard;
+using ::test::EnvGuard;
 
 TEST_CASE("env: trim_ows coexists with trace_state.hpp's and trims spaces and tabs") {
   CHECK(trim_ows(" \ta b\t ") == "a b");

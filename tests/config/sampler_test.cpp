@@ -7,11 +7,11 @@
 #include <string>
 #include <vector>
 
-#include "config_test_support.hpp"
+#include "capture.hpp"
 
 using namespace krishiv::trace;
-using krishiv::trace::test::EnvGuard;
-using krishiv::trace::test::StderrCapture;
+using ::test::EnvGuard;
+using ::test::StderrCapture;
 
 namespace {
 

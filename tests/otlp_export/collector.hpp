@@ -1,36 +1,21 @@
 #pragma once
-// An in-test OTLP/gRPC collector on 127.0.0.1 (port chosen by the kernel) with scripted answers,
-// and a decoder of ExportTraceServiceRequest built on detail::ProtoReader, so the end-to-end
-// tests read what really went over the wire without libprotobuf.
-//
-// The server stops by itself: its destructor shuts it down with a short deadline, which cancels
-// calls still stalled.
-
-#include <grpcpp/generic/async_generic_service.h>
-#include <grpcpp/security/server_credentials.h>
-#include <grpcpp/server.h>
-#include <grpcpp/server_builder.h>
-#include <grpcpp/support/byte_buffer.h>
-#include <grpcpp/support/server_callback.h>
-#include <grpcpp/support/status.h>
+// A decoder of ExportTraceServiceRequest built on detail::ProtoReader, so the end-to-end tests
+// read what really went over the wire without libprotobuf; and the in-test OTLP/gRPC collector
+// (tests/support/otlp_collector.hpp) extended with it.
 
 #include <catch2/catch.hpp>
 
-#include <chrono>
 #include <cstdint>
 #include <cstring>
-#include <deque>
 #include <map>
-#include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <utility>
 #include <variant>
 #include <vector>
 
 #include "krishiv/trace/detail/proto_reader.hpp"
+#include "otlp_collector.hpp"
 
 namespace krishiv::trace::test {
 
@@ -215,70 +200,27 @@ inline DecodedRequest decode_request(std::string_view bytes) {
 
 // ---- the collector ----
 
-struct Reply {
-  grpc::StatusCode code = grpc::StatusCode::OK;
-  std::string response;  // ExportTraceServiceResponse bytes, for OK
-  bool stall = false;    // never answer; finish only when the client gives up
-};
-inline Reply ok_reply() {
-  return {};
-}
-inline Reply error_reply(grpc::StatusCode code) {
-  Reply r;
-  r.code = code;
-  return r;
-}
-inline Reply stall_reply() {
-  Reply r;
-  r.stall = true;
-  return r;
-}
 // ExportTraceServiceResponse{partial_success{rejected_spans, error_message}}.
-inline Reply partial_reply(std::uint8_t rejected, const std::string& message) {
+inline ::test::Reply partial_reply(std::uint8_t rejected, const std::string& message) {
   std::string p;
   p += '\x08';
   p += static_cast<char>(rejected);  // one-byte varint: rejected < 128
   p += '\x12';
   p += static_cast<char>(message.size());
   p += message;
-  Reply r;
+  ::test::Reply r;
   r.response = "\x0a";
   r.response += static_cast<char>(p.size());
   r.response += p;
   return r;
 }
 
-class Collector final : public grpc::CallbackGenericService {
+// The shared scripted collector (tests/support/otlp_collector.hpp), plus the decoded spans of
+// what it received.
+class Collector : public ::test::Collector {
  public:
-  // Answers the script in order, then `after` for every later call.
-  explicit Collector(std::vector<Reply> script = {}, Reply after = ok_reply())
-      : script_(script.begin(), script.end()), after_(std::move(after)) {
-    grpc::ServerBuilder b;
-    b.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
-    b.RegisterCallbackGenericService(this);
-    server_ = b.BuildAndStart();
-    REQUIRE(server_ != nullptr);
-    REQUIRE(port_ > 0);
-  }
-  Collector(const Collector&) = delete;
-  Collector& operator=(const Collector&) = delete;
-  ~Collector() override { stop(); }
+  using ::test::Collector::Collector;
 
-  int port() const { return port_; }
-  std::string http() const { return "http://127.0.0.1:" + std::to_string(port_); }
-
-  std::size_t calls() const {
-    std::lock_guard<std::mutex> lk(mu_);
-    return requests_.size();
-  }
-  std::size_t cancelled_calls() const {
-    std::lock_guard<std::mutex> lk(mu_);
-    return cancelled_;
-  }
-  std::vector<std::string> requests() const {
-    std::lock_guard<std::mutex> lk(mu_);
-    return requests_;
-  }
   // Every span of every request, in arrival order (including requests answered with errors).
   std::vector<DecodedSpan> spans() const {
     std::vector<DecodedSpan> out;
@@ -289,109 +231,6 @@ class Collector final : public grpc::CallbackGenericService {
     }
     return out;
   }
-
-  // Polls until `pred` holds; false after the hang guard.
-  template <typename Pred>
-  bool wait_for(Pred pred, std::chrono::seconds guard = std::chrono::seconds(20)) const {
-    const auto end = std::chrono::steady_clock::now() + guard;
-    while (!pred()) {
-      if (std::chrono::steady_clock::now() > end) return false;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    return true;
-  }
-
-  void stop() {
-    if (server_) {
-      server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
-      server_->Wait();
-      server_.reset();
-    }
-  }
-
- private:
-  class Call final : public grpc::ServerGenericBidiReactor {
-   public:
-    explicit Call(Collector* c) : c_(c) { StartRead(&request_); }
-    void OnReadDone(bool ok) override {
-      if (!ok) {
-        finish(grpc::Status(grpc::StatusCode::INTERNAL, "no request message"));
-        return;
-      }
-      std::string bytes;
-      std::vector<grpc::Slice> slices;
-      if (request_.Dump(&slices).ok()) {
-        for (const auto& s : slices)
-          bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
-      }
-      const Reply reply = c_->record(std::move(bytes));
-      std::lock_guard<std::mutex> lk(mu_);
-      if (reply.stall) {
-        stalled_ = true;
-        if (cancelled_) finish_locked(grpc::Status::CANCELLED);
-        return;
-      }
-      if (reply.code != grpc::StatusCode::OK) {
-        finish_locked(grpc::Status(reply.code, "scripted"));
-        return;
-      }
-      if (finished_) return;
-      finished_ = true;
-      grpc::Slice s(reply.response);
-      response_ = grpc::ByteBuffer(&s, 1);
-      StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
-    }
-    void OnCancel() override {
-      c_->count_cancel();
-      std::lock_guard<std::mutex> lk(mu_);
-      cancelled_ = true;
-      if (stalled_) finish_locked(grpc::Status::CANCELLED);
-    }
-    void OnDone() override { delete this; }
-
-   private:
-    void finish(grpc::Status s) {
-      std::lock_guard<std::mutex> lk(mu_);
-      finish_locked(std::move(s));
-    }
-    void finish_locked(grpc::Status s) {
-      if (finished_) return;
-      finished_ = true;
-      Finish(std::move(s));
-    }
-    Collector* c_;
-    grpc::ByteBuffer request_;
-    grpc::ByteBuffer response_;
-    std::mutex mu_;
-    bool stalled_ = false;
-    bool cancelled_ = false;
-    bool finished_ = false;
-  };
-
-  grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext*) override {
-    return new Call(this);
-  }
-
-  Reply record(std::string bytes) {
-    std::lock_guard<std::mutex> lk(mu_);
-    requests_.push_back(std::move(bytes));
-    if (script_.empty()) return after_;
-    Reply next = std::move(script_.front());
-    script_.pop_front();
-    return next;
-  }
-  void count_cancel() {
-    std::lock_guard<std::mutex> lk(mu_);
-    ++cancelled_;
-  }
-
-  mutable std::mutex mu_;
-  std::deque<Reply> script_;
-  Reply after_;
-  std::vector<std::string> requests_;
-  std::size_t cancelled_ = 0;
-  int port_ = 0;
-  std::unique_ptr<grpc::Server> server_;
 };
 
 }  // namespace krishiv::trace::test

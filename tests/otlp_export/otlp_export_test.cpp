@@ -6,12 +6,9 @@
 
 #include "krishiv/trace/exporters/otlp_grpc.hpp"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -40,6 +37,7 @@ namespace kt = krishiv::trace;
 using kt::test::Collector;
 using kt::test::DecodedSpan;
 using kt::test::OtlpEnv;
+using test::free_port;
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
@@ -97,20 +95,6 @@ void emit_spans(int n) {
     auto s = kt::info_span("work", kt::job_id{"j-1"}, kt::task_id{i}, kt::epoch{3},
                            kt::operator_id{"op"});
   }
-}
-
-// A port on 127.0.0.1 with nothing listening (bound, read, released).
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  socklen_t len = sizeof a;
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-  ::close(fd);
-  return ntohs(a.sin_port);
 }
 
 template <typename F>
@@ -197,7 +181,7 @@ TEST_CASE("collector absent: flush and shutdown return, spans count as failed, m
   auto opts = fast_options("http://127.0.0.1:" + std::to_string(free_port()));
   opts.timeout = 300ms;
   auto otlp = std::make_shared<kt::OtlpGrpcExporter>(opts);
-  kt::test::StderrCapture quiet;  // the exporter reports the failure once on stderr
+  test::StderrCapture quiet;  // the exporter reports the failure once on stderr
   kt::TracerProvider provider(options_for(otlp, 256));
 
   constexpr int kSpans = 50'000;
@@ -226,10 +210,10 @@ TEST_CASE("collector absent: flush and shutdown return, spans count as failed, m
 }
 
 TEST_CASE("UNAVAILABLE twice then OK: every span arrives, retries counted", "[otlp_export]") {
-  Collector collector({kt::test::error_reply(grpc::StatusCode::UNAVAILABLE),
-                       kt::test::error_reply(grpc::StatusCode::UNAVAILABLE)});
+  Collector collector({test::error_reply(grpc::StatusCode::UNAVAILABLE),
+                       test::error_reply(grpc::StatusCode::UNAVAILABLE)});
   auto otlp = std::make_shared<kt::OtlpGrpcExporter>(fast_options(collector.http()));
-  kt::test::StderrCapture quiet;
+  test::StderrCapture quiet;
   kt::TracerProvider provider(options_for(otlp));
 
   emit_spans(10);
@@ -251,7 +235,7 @@ TEST_CASE("partial success: rejected spans counted, the rest exported, not retri
           "[otlp_export]") {
   Collector collector({kt::test::partial_reply(3, "bad spans")});
   auto otlp = std::make_shared<kt::OtlpGrpcExporter>(fast_options(collector.http()));
-  kt::test::StderrCapture quiet;
+  test::StderrCapture quiet;
   kt::TracerProvider provider(options_for(otlp));
 
   emit_spans(10);
@@ -272,7 +256,7 @@ TEST_CASE("partial success: rejected spans counted, the rest exported, not retri
 
 TEST_CASE("a stalled collector: shutdown(500ms) returns and the stuck export is cancelled",
           "[otlp_export]") {
-  Collector collector({}, kt::test::stall_reply());
+  Collector collector({}, test::stall_reply());
   auto opts = fast_options(collector.http());
   opts.timeout = 60s;  // only cancellation can end the export in time
   auto otlp = std::make_shared<kt::OtlpGrpcExporter>(opts);

@@ -16,7 +16,7 @@
 
 using krishiv::trace::OtlpGrpcOptions;
 using krishiv::trace::test::OtlpEnv;
-using krishiv::trace::test::StderrCapture;
+using ::test::StderrCapture;
 namespace d = krishiv::trace::detail;
 using Headers = std::vector<std::pair<std::string, std::string>>;
 

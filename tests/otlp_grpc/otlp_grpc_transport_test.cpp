@@ -13,33 +13,33 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/security/server_credentials.h>
-#include <grpcpp/server.h>
-#include <grpcpp/server_builder.h>
-#include <grpcpp/support/server_callback.h>
 
 #include <catch2/catch.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
-#include <deque>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "otlp_test_support.hpp"
+#include "capture.hpp"
+#include "otlp_collector.hpp"
 
 using krishiv::trace::OtlpGrpcOptions;
 using krishiv::trace::detail::ExportOutcome;
 using krishiv::trace::detail::OtlpGrpcTransport;
-using krishiv::trace::test::StderrCapture;
+using test::Collector;
+using test::error_reply;
+using test::free_port;
+using test::ok_reply;
+using test::Reply;
+using test::stall_reply;
+using test::StderrCapture;
 namespace d = krishiv::trace::detail;
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
@@ -88,192 +88,6 @@ std::string partial_success(std::int64_t rejected, const std::string& message) {
   if (!message.empty()) p += field_len(2, message);
   return field_len(1, p);
 }
-
-// ---- scripted collector ----
-
-struct Reply {
-  grpc::StatusCode code = grpc::StatusCode::OK;
-  std::string message;
-  std::string details;   // serialized google.rpc.Status, sent as grpc-status-details-bin
-  std::string response;  // ExportTraceServiceResponse bytes, for OK
-  bool stall = false;    // never answer; finish only when the client gives up
-};
-Reply ok_reply(std::string response = {}) {
-  Reply r;
-  r.response = std::move(response);
-  return r;
-}
-Reply error_reply(grpc::StatusCode code, std::string details = {}) {
-  Reply r;
-  r.code = code;
-  r.message = "scripted";
-  r.details = std::move(details);
-  return r;
-}
-Reply stall_reply() {
-  Reply r;
-  r.stall = true;
-  return r;
-}
-
-struct Received {
-  std::string method;
-  std::string bytes;
-  std::multimap<std::string, std::string> metadata;
-  std::string meta(const std::string& key) const {
-    auto it = metadata.find(key);
-    return it == metadata.end() ? std::string("<absent>") : it->second;
-  }
-};
-
-// A free port on 127.0.0.1 (bound, read, released): for "nothing listening" and "comes up late".
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  socklen_t len = sizeof a;
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-class Collector final : public grpc::CallbackGenericService {
- public:
-  // Answers the script in order, then `after` for every later call.
-  explicit Collector(std::vector<Reply> script, Reply after = ok_reply(),
-                     std::shared_ptr<grpc::ServerCredentials> creds = nullptr, int port = 0)
-      : script_(script.begin(), script.end()), after_(std::move(after)) {
-    grpc::ServerBuilder b;
-    b.AddListeningPort("127.0.0.1:" + std::to_string(port),
-                       creds ? creds : grpc::InsecureServerCredentials(), &port_);
-    b.RegisterCallbackGenericService(this);
-    server_ = b.BuildAndStart();
-    REQUIRE(server_ != nullptr);
-    REQUIRE(port_ > 0);
-  }
-  ~Collector() override { stop(); }
-
-  int port() const { return port_; }
-  std::string http() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  std::string https() const { return "https://127.0.0.1:" + std::to_string(port_); }
-
-  std::vector<Received> received() const {
-    std::lock_guard<std::mutex> lk(mu_);
-    return received_;
-  }
-  std::size_t calls() const {
-    std::lock_guard<std::mutex> lk(mu_);
-    return received_.size();
-  }
-  // Polls for `n` calls; false after the hang guard.
-  bool wait_calls(std::size_t n, std::chrono::seconds guard = 10s) const {
-    const auto end = Clock::now() + guard;
-    while (calls() < n) {
-      if (Clock::now() > end) return false;
-      std::this_thread::sleep_for(5ms);
-    }
-    return true;
-  }
-
-  void stop() {
-    if (server_) {
-      // Cancels calls still stalled after the deadline, so this ends by itself.
-      server_->Shutdown(std::chrono::system_clock::now() + 2s);
-      server_->Wait();
-      server_.reset();
-    }
-  }
-
- private:
-  class Call final : public grpc::ServerGenericBidiReactor {
-   public:
-    Call(Collector* c, grpc::GenericCallbackServerContext* ctx) : c_(c), ctx_(ctx) {
-      StartRead(&request_);
-    }
-    void OnReadDone(bool ok) override {
-      if (!ok) {
-        finish(grpc::Status(grpc::StatusCode::INTERNAL, "no request message"));
-        return;
-      }
-      Received r;
-      r.method = ctx_->method();
-      std::vector<grpc::Slice> slices;
-      if (request_.Dump(&slices).ok()) {
-        for (const auto& s : slices)
-          r.bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
-      }
-      for (const auto& [k, v] : ctx_->client_metadata()) {
-        r.metadata.emplace(std::string(k.data(), k.size()), std::string(v.data(), v.size()));
-      }
-      const Reply reply = c_->record(std::move(r));
-      if (reply.stall) {
-        std::lock_guard<std::mutex> lk(mu_);
-        stalled_ = true;
-        if (cancelled_) finish_locked(grpc::Status::CANCELLED);
-        return;
-      }
-      if (reply.code != grpc::StatusCode::OK) {
-        finish(grpc::Status(reply.code, reply.message, reply.details));
-        return;
-      }
-      std::lock_guard<std::mutex> lk(mu_);
-      if (finished_) return;
-      finished_ = true;
-      grpc::Slice s(reply.response);
-      response_ = grpc::ByteBuffer(&s, 1);
-      StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
-    }
-    void OnCancel() override {
-      std::lock_guard<std::mutex> lk(mu_);
-      cancelled_ = true;
-      if (stalled_) finish_locked(grpc::Status::CANCELLED);
-    }
-    void OnDone() override { delete this; }
-
-   private:
-    void finish(grpc::Status s) {
-      std::lock_guard<std::mutex> lk(mu_);
-      finish_locked(std::move(s));
-    }
-    void finish_locked(grpc::Status s) {
-      if (finished_) return;
-      finished_ = true;
-      Finish(std::move(s));
-    }
-    Collector* c_;
-    grpc::GenericCallbackServerContext* ctx_;
-    grpc::ByteBuffer request_;
-    grpc::ByteBuffer response_;
-    std::mutex mu_;
-    bool stalled_ = false;
-    bool cancelled_ = false;
-    bool finished_ = false;
-  };
-
-  grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* ctx) override {
-    return new Call(this, ctx);
-  }
-
-  Reply record(Received r) {
-    std::lock_guard<std::mutex> lk(mu_);
-    received_.push_back(std::move(r));
-    if (script_.empty()) return after_;
-    Reply next = std::move(script_.front());
-    script_.pop_front();
-    return next;
-  }
-
-  mutable std::mutex mu_;
-  std::deque<Reply> script_;
-  Reply after_;
-  std::vector<Received> received_;
-  int port_ = 0;
-  std::unique_ptr<grpc::Server> server_;
-};
 
 // A TCP relay on 127.0.0.1 that counts the bytes the client sends: the only honest way to see
 // that a request travelled compressed (the server side decompresses before the app sees it, and
@@ -801,7 +615,7 @@ TEST_CASE("cancel() from another thread ends a blocked send promptly", "[otlp][g
 }
 
 TEST_CASE("shutdown() refuses later sends without touching the network", "[otlp][grpc]") {
-  Collector c({});
+  Collector c;
   OtlpGrpcTransport t(fast_options(c.http()));
   t.shutdown();
   const auto out = t.send(kRequest, 2);
@@ -812,7 +626,7 @@ TEST_CASE("shutdown() refuses later sends without touching the network", "[otlp]
 }
 
 TEST_CASE("requests over 64 MiB are refused, not sent", "[otlp][grpc]") {
-  Collector c({});
+  Collector c;
   OtlpGrpcTransport t(fast_options(c.http()));
   const std::string big(d::kMaxRequestBytes + 1, '\0');
   StderrCapture quiet;

@@ -1,56 +1,19 @@
 #include "krishiv/trace/provider.hpp"
 
-#include <unistd.h>
 #include <catch2/catch.hpp>
-#include <cstdio>
 
+#include "capture.hpp"
 #include "span_test_support.hpp"
 
 namespace kt = krishiv::trace;
+using test::EnvGuard;
 using test::Recorder;
-
-namespace {
-// Captures what the code under test writes to stderr.
-class StderrCapture {
- public:
-  StderrCapture() : file_(std::tmpfile()) {
-    std::fflush(stderr);
-    saved_ = dup(2);
-    dup2(fileno(file_), 2);
-  }
-  ~StderrCapture() { restore(); }
-  std::string text() {
-    restore();
-    std::string out;
-    std::rewind(file_);
-    char buf[512];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, file_)) > 0) out.append(buf, n);
-    return out;
-  }
-
- private:
-  void restore() {
-    if (saved_ < 0) return;
-    std::fflush(stderr);
-    dup2(saved_, 2);
-    close(saved_);
-    saved_ = -1;
-  }
-  std::FILE* file_;
-  int saved_ = -1;
-};
-
-struct EnvVar {
-  std::string name;
-  EnvVar(std::string n, const char* v) : name(std::move(n)) { setenv(name.c_str(), v, 1); }
-  ~EnvVar() { unsetenv(name.c_str()); }
-};
-}  // namespace
+using test::StderrCapture;
 
 TEST_CASE("provider: resource from OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES, code wins") {
-  EnvVar a("OTEL_SERVICE_NAME", "coordinator");
-  EnvVar b("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=prod,host.name=h%201");
+  EnvGuard env;
+  env.set("OTEL_SERVICE_NAME", "coordinator");
+  env.set("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=prod,host.name=h%201");
   Recorder r({.resource_attributes = {{"host.name", std::string("from-code")}}});
   const auto& res = r.provider.resource();
   CHECK(std::get<std::string>(*res.get("service.name")) == "coordinator");
@@ -91,7 +54,8 @@ TEST_CASE("provider: selecting an exporter that is not built in is a clear error
 }
 
 TEST_CASE("provider: a malformed OTEL_TRACES_EXPORTER gets one line and the default") {
-  EnvVar e("OTEL_TRACES_EXPORTER", "zipkin-please");
+  EnvGuard env;
+  env.set("OTEL_TRACES_EXPORTER", "zipkin-please");
   StderrCapture cap;
   const auto sel = kt::TracerExporter::from_env();
   const auto err = cap.text();
@@ -99,7 +63,7 @@ TEST_CASE("provider: a malformed OTEL_TRACES_EXPORTER gets one line and the defa
   CHECK(err ==
         "krishiv-trace: OTEL_TRACES_EXPORTER=\"zipkin-please\" is not otlp, console or none; "
         "using otlp\n");
-  EnvVar n("OTEL_TRACES_EXPORTER", "none");
+  env.set("OTEL_TRACES_EXPORTER", "none");
   CHECK(kt::TracerExporter::from_env().kind() == kt::TracerExporter::Kind::None);
 }
 
@@ -151,7 +115,8 @@ TEST_CASE("provider: sampling decisions and their flags") {
 }
 
 TEST_CASE("provider: OTEL_TRACES_SAMPLER configures the provider") {
-  EnvVar e("OTEL_TRACES_SAMPLER", "always_off");
+  EnvGuard env;
+  env.set("OTEL_TRACES_SAMPLER", "always_off");
   auto sink = std::make_shared<kt::InMemoryExporter>();
   kt::TracerProvider p({.exporter = kt::TracerExporter::InMemory(sink)});
   CHECK(p.sampler().description() == "AlwaysOffSampler");

@@ -375,7 +375,7 @@ class Span {
           return true;
         }
       }
-      p = skip_item(item, p + 1);
+      p = const_cast<std::uint8_t*>(detail::skip_item(item, p + 1));
     }
     return false;
   }
@@ -385,36 +385,6 @@ class Span {
     const std::uint8_t* p = body_.data();
     for (std::size_t i = 0; i < s->field_count; ++i) p = detail::skip_value(s->fields[i].type, p);
     return static_cast<std::size_t>(p - body_.data());
-  }
-  static std::uint8_t* skip_item(detail::Item item, std::uint8_t* p) noexcept {
-    detail::Reader r{p, nullptr};
-    switch (item) {
-      case detail::Item::Attribute:
-      case detail::Item::DeadAttribute:
-        r.str();
-        return const_cast<std::uint8_t*>(detail::skip_tagged_value(r.p));
-      case detail::Item::Name:
-        r.str();
-        return const_cast<std::uint8_t*>(r.p);
-      case detail::Item::Event: {
-        r.p += 8;
-        r.str();
-        auto n = r.varint();
-        r.varint();
-        detail::read_attributes(r, n, [](std::string_view, ValueView) {});
-        return const_cast<std::uint8_t*>(r.p);
-      }
-      case detail::Item::Link: {
-        r.p += 26;
-        r.str();
-        auto n = r.varint();
-        r.varint();
-        detail::read_attributes(r, n, [](std::string_view, ValueView) {});
-        return const_cast<std::uint8_t*>(r.p);
-      }
-      default:
-        return const_cast<std::uint8_t*>(r.p);
-    }
   }
 
   // Items known only at the end; false if the body could not be completed (out of memory).

@@ -267,6 +267,44 @@ void read_attributes(Reader& r, std::uint64_t n, F&& f) {
     r.p = skip_value(t, r.p);
   }
 }
+
+// Skips one tagged item's payload (p is just past the tag byte); returns the next tag.
+inline const std::uint8_t* skip_item(Item item, const std::uint8_t* p) noexcept {
+  Reader r{p, nullptr};
+  switch (item) {
+    case Item::Name:
+    case Item::StatusMessage:
+    case Item::TraceState:
+      r.str();
+      return r.p;
+    case Item::Attribute:
+    case Item::DeadAttribute:
+      r.str();
+      return skip_tagged_value(r.p);
+    case Item::Event: {
+      r.p += 8;
+      r.str();
+      auto n = r.varint();
+      r.varint();
+      read_attributes(r, n, [](std::string_view, ValueView) {});
+      return r.p;
+    }
+    case Item::Link: {
+      r.p += 26;
+      r.str();
+      auto n = r.varint();
+      r.varint();
+      read_attributes(r, n, [](std::string_view, ValueView) {});
+      return r.p;
+    }
+    case Item::Dropped:
+      r.varint();
+      r.varint();
+      r.varint();
+      return r.p;
+  }
+  return r.p;
+}
 }  // namespace detail
 
 class EventView {
@@ -457,44 +495,8 @@ class SpanView {
       const auto item = static_cast<detail::Item>(r.u8());
       detail::Reader ir{r.p, r.end};
       f(item, ir);
-      r.p = skip_item(item, r.p);
+      r.p = detail::skip_item(item, r.p);
     }
-  }
-  static const std::uint8_t* skip_item(detail::Item item, const std::uint8_t* p) noexcept {
-    detail::Reader r{p, nullptr};
-    switch (item) {
-      case detail::Item::Name:
-      case detail::Item::StatusMessage:
-      case detail::Item::TraceState:
-        r.str();
-        return r.p;
-      case detail::Item::Attribute:
-      case detail::Item::DeadAttribute:
-        r.str();
-        return detail::skip_tagged_value(r.p);
-      case detail::Item::Event: {
-        r.p += 8;
-        r.str();
-        auto n = r.varint();
-        r.varint();
-        detail::read_attributes(r, n, [](std::string_view, ValueView) {});
-        return r.p;
-      }
-      case detail::Item::Link: {
-        r.p += 26;
-        r.str();
-        auto n = r.varint();
-        r.varint();
-        detail::read_attributes(r, n, [](std::string_view, ValueView) {});
-        return r.p;
-      }
-      case detail::Item::Dropped:
-        r.varint();
-        r.varint();
-        r.varint();
-        return r.p;
-    }
-    return r.p;
   }
   // The last item of that kind (a later status message replaces an earlier one), or the first
   // when `first` (the name, written before anything else).
@@ -508,7 +510,7 @@ class SpanView {
         out = ir.str();
         if (first) return out;
       }
-      r.p = skip_item(item, r.p);
+      r.p = detail::skip_item(item, r.p);
     }
     return out;
   }

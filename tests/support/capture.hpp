@@ -1,6 +1,6 @@
 #pragma once
-// Test helpers for configuration: set environment variables for one test and put them back,
-// and capture what the library writes to stderr.
+// Test helpers shared by every test folder: set environment variables for one test and put them
+// back, and capture what the library writes to stderr.
 
 #include <unistd.h>
 
@@ -10,9 +10,10 @@
 #include <optional>
 #include <string>
 
-namespace krishiv::trace::test {
+namespace test {
 
-// Sets and unsets variables; the destructor restores every variable it touched.
+// Sets and unsets variables; the destructor restores every variable it touched to its previous
+// value, or unsets it if it had none.
 class EnvGuard {
  public:
   EnvGuard() = default;
@@ -84,4 +85,4 @@ class StderrCapture {
   int saved_fd_ = -1;
 };
 
-}  // namespace krishiv::trace::test
+}  // namespace test

@@ -1,0 +1,246 @@
+#pragma once
+// An in-test OTLP/gRPC collector on 127.0.0.1 (port chosen by the kernel unless given) with
+// scripted answers. It records each call's method, request bytes and client metadata; it does
+// not parse the request (tests/otlp_export/collector.hpp decodes it where a test needs that).
+//
+// The server stops by itself: its destructor shuts it down with a short deadline, which cancels
+// calls still stalled.
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <grpcpp/generic/async_generic_service.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server.h>
+#include <grpcpp/server_builder.h>
+#include <grpcpp/support/byte_buffer.h>
+#include <grpcpp/support/server_callback.h>
+#include <grpcpp/support/status.h>
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace test {
+
+struct Reply {
+  grpc::StatusCode code = grpc::StatusCode::OK;
+  std::string message;
+  std::string details;   // serialized google.rpc.Status, sent as grpc-status-details-bin
+  std::string response;  // ExportTraceServiceResponse bytes, for OK
+  bool stall = false;    // never answer; finish only when the client gives up
+};
+inline Reply ok_reply(std::string response = {}) {
+  Reply r;
+  r.response = std::move(response);
+  return r;
+}
+inline Reply error_reply(grpc::StatusCode code, std::string details = {}) {
+  Reply r;
+  r.code = code;
+  r.message = "scripted";
+  r.details = std::move(details);
+  return r;
+}
+inline Reply stall_reply() {
+  Reply r;
+  r.stall = true;
+  return r;
+}
+
+struct Received {
+  std::string method;
+  std::string bytes;
+  std::multimap<std::string, std::string> metadata;
+  std::string meta(const std::string& key) const {
+    auto it = metadata.find(key);
+    return it == metadata.end() ? std::string("<absent>") : it->second;
+  }
+};
+
+// A port on 127.0.0.1 with nothing listening (bound, read, released): for "nothing listening"
+// and "comes up late".
+inline int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  socklen_t len = sizeof a;
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+class Collector : public grpc::CallbackGenericService {
+ public:
+  // Answers the script in order, then `after` for every later call. Insecure unless `creds`.
+  explicit Collector(std::vector<Reply> script = {}, Reply after = ok_reply(),
+                     std::shared_ptr<grpc::ServerCredentials> creds = nullptr, int port = 0)
+      : script_(script.begin(), script.end()), after_(std::move(after)) {
+    grpc::ServerBuilder b;
+    b.AddListeningPort("127.0.0.1:" + std::to_string(port),
+                       creds ? creds : grpc::InsecureServerCredentials(), &port_);
+    b.RegisterCallbackGenericService(this);
+    server_ = b.BuildAndStart();
+    REQUIRE(server_ != nullptr);
+    REQUIRE(port_ > 0);
+  }
+  Collector(const Collector&) = delete;
+  Collector& operator=(const Collector&) = delete;
+  ~Collector() override { stop(); }
+
+  int port() const { return port_; }
+  std::string http() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string https() const { return "https://127.0.0.1:" + std::to_string(port_); }
+
+  std::vector<Received> received() const {
+    std::lock_guard<std::mutex> lk(mu_);
+    return received_;
+  }
+  // The request bytes of every call, in arrival order.
+  std::vector<std::string> requests() const {
+    std::lock_guard<std::mutex> lk(mu_);
+    std::vector<std::string> out;
+    out.reserve(received_.size());
+    for (const auto& r : received_) out.push_back(r.bytes);
+    return out;
+  }
+  std::size_t calls() const {
+    std::lock_guard<std::mutex> lk(mu_);
+    return received_.size();
+  }
+  std::size_t cancelled_calls() const {
+    std::lock_guard<std::mutex> lk(mu_);
+    return cancelled_;
+  }
+
+  // Polls until `pred` holds; false after the hang guard.
+  template <typename Pred>
+  bool wait_for(Pred pred, std::chrono::seconds guard = std::chrono::seconds(20)) const {
+    const auto end = std::chrono::steady_clock::now() + guard;
+    while (!pred()) {
+      if (std::chrono::steady_clock::now() > end) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return true;
+  }
+  // Polls for `n` calls; false after the hang guard.
+  bool wait_calls(std::size_t n, std::chrono::seconds guard = std::chrono::seconds(10)) const {
+    return wait_for([&] { return calls() >= n; }, guard);
+  }
+
+  void stop() {
+    if (server_) {
+      // Cancels calls still stalled after the deadline, so this ends by itself.
+      server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+      server_->Wait();
+      server_.reset();
+    }
+  }
+
+ private:
+  class Call final : public grpc::ServerGenericBidiReactor {
+   public:
+    Call(Collector* c, grpc::GenericCallbackServerContext* ctx) : c_(c), ctx_(ctx) {
+      StartRead(&request_);
+    }
+    void OnReadDone(bool ok) override {
+      if (!ok) {
+        finish(grpc::Status(grpc::StatusCode::INTERNAL, "no request message"));
+        return;
+      }
+      Received r;
+      r.method = ctx_->method();
+      std::vector<grpc::Slice> slices;
+      if (request_.Dump(&slices).ok()) {
+        for (const auto& s : slices)
+          r.bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+      }
+      for (const auto& [k, v] : ctx_->client_metadata()) {
+        r.metadata.emplace(std::string(k.data(), k.size()), std::string(v.data(), v.size()));
+      }
+      const Reply reply = c_->record(std::move(r));
+      std::lock_guard<std::mutex> lk(mu_);
+      if (reply.stall) {
+        stalled_ = true;
+        if (cancelled_) finish_locked(grpc::Status::CANCELLED);
+        return;
+      }
+      if (reply.code != grpc::StatusCode::OK) {
+        finish_locked(grpc::Status(reply.code, reply.message, reply.details));
+        return;
+      }
+      if (finished_) return;
+      finished_ = true;
+      grpc::Slice s(reply.response);
+      response_ = grpc::ByteBuffer(&s, 1);
+      StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
+    }
+    void OnCancel() override {
+      c_->count_cancel();
+      std::lock_guard<std::mutex> lk(mu_);
+      cancelled_ = true;
+      if (stalled_) finish_locked(grpc::Status::CANCELLED);
+    }
+    void OnDone() override { delete this; }
+
+   private:
+    void finish(grpc::Status s) {
+      std::lock_guard<std::mutex> lk(mu_);
+      finish_locked(std::move(s));
+    }
+    void finish_locked(grpc::Status s) {
+      if (finished_) return;
+      finished_ = true;
+      Finish(std::move(s));
+    }
+    Collector* c_;
+    grpc::GenericCallbackServerContext* ctx_;
+    grpc::ByteBuffer request_;
+    grpc::ByteBuffer response_;
+    std::mutex mu_;
+    bool stalled_ = false;
+    bool cancelled_ = false;
+    bool finished_ = false;
+  };
+
+  grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* ctx) override {
+    return new Call(this, ctx);
+  }
+
+  Reply record(Received r) {
+    std::lock_guard<std::mutex> lk(mu_);
+    received_.push_back(std::move(r));
+    if (script_.empty()) return after_;
+    Reply next = std::move(script_.front());
+    script_.pop_front();
+    return next;
+  }
+  void count_cancel() {
+    std::lock_guard<std::mutex> lk(mu_);
+    ++cancelled_;
+  }
+
+  mutable std::mutex mu_;
+  std::deque<Reply> script_;
+  Reply after_;
+  std::vector<Received> received_;
+  std::size_t cancelled_ = 0;
+  int port_ = 0;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+}  // namespace test
