@@ -32,15 +32,15 @@ for name, b in med.items():
     if "dropped" in b:
         notes.append(f"dropped {int(b['dropped'])}")
     if b.get("threads", 1) > 1:
-        ns = b["real_time"] * b["threads"] if False else b["real_time"]
-        notes.append(f"{b['threads']} threads, wall ns per span per thread")
+        ns = b["real_time"]
+        notes.append(f"{b['threads']} threads: wall ns per span, all threads together")
     print(f"{name:44} {ns:9.2f} {ns / floor:8.2f}  {', '.join(notes)}")
 mem = [b for b in data["benchmarks"] if b["run_name"].startswith("BM_memory")]
 if mem:
     m = mem[0]
-    print(f"memory: {m.get('record_bytes', 0):.0f} bytes per 4-field span record, "
-          f"{m.get('buffer_bytes_per_span', 0):.1f} bytes RSS per buffered span, "
-          f"peak RSS {m.get('peak_rss_MiB', 0):.1f} MiB with 1,000,000 buffered "
+    print(f"memory: {m.get('record_bytes', 0):.0f} bytes of buffer per span with the 4 standard "
+          f"fields (job id of {len('job-2026-11-25-0001')} chars), peak RSS "
+          f"{m.get('peak_rss_MiB', 0):.1f} MiB with 1,000,000 spans buffered "
           f"(dropped {m.get('dropped', 0):.0f})")
 one = med.get("BM_span_4_fields")
 two = med.get("BM_span_4_fields/threads:2/real_time")
