@@ -220,3 +220,22 @@ TEST_CASE("context: scopes ended out of order leave a correct chain") {
   sa.reset();
   CHECK_FALSE(kt::Context::current().has_span());
 }
+
+TEST_CASE("pipeline: buffer memory stays bounded however many threads come and go") {
+  Recorder r({.batch = kt::BatchOptions{}});  // the default queue
+  const auto baseline = r.provider.stats().buffer_bytes;
+  CHECK(baseline > 0);  // allocated up front, not on the span path
+  for (int round = 0; round < 50; ++round) {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 8; ++t) {
+      threads.emplace_back([t] {
+        for (int i = 0; i < 100; ++i) auto s = Work::start(t, i);
+      });
+    }
+    for (auto& th : threads) th.join();
+  }
+  r.provider.force_flush();
+  // 400 threads have lived; the pool grew by at most the 8 that were alive at once (+ main).
+  CHECK(r.provider.stats().buffer_bytes <= baseline + 9 * 16 * 1024);
+  CHECK(r.sink->size() + r.provider.stats().dropped_queue_full == 400 * 100);
+}

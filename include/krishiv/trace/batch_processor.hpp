@@ -69,6 +69,7 @@ struct PipelineStats {
   std::uint64_t export_failed = 0;           // handed to the exporter, which reported failure
   std::uint64_t dropped_queue_full = 0;      // no buffer space: dropped at span end
   std::uint64_t dropped_after_shutdown = 0;  // ended after shutdown()
+  std::uint64_t buffer_bytes = 0;            // span buffers allocated (bounded by the queue size)
 };
 
 namespace detail {
@@ -166,6 +167,7 @@ struct ThreadBuffer {
 };
 
 inline constexpr std::uint32_t kChunkBytes = 16 * 1024;
+inline constexpr std::size_t kEagerChunks = 64;
 // Nominal bytes per buffered span, to turn a queue size in spans into a pool of chunks.
 inline constexpr std::size_t kNominalRecordBytes = 128;
 
@@ -184,6 +186,11 @@ class BatchProcessor : public std::enable_shared_from_this<BatchProcessor> {
                 kChunkBytes - 1) /
                    kChunkBytes)) {
     SpanClock::instance();  // calibrate before the first span, not in it
+    // Chunks are allocated here, not on the span path: the whole pool for the default queue
+    // (320 KiB), the first 1 MiB of a larger one (the rest comes as it is needed).
+    for (std::size_t i = 0; i < std::min<std::size_t>(max_chunks_, kEagerChunks); ++i) {
+      if (Chunk* c = try_allocate(kChunkBytes, true)) free_.push(c);
+    }
   }
 
   ~BatchProcessor() {
@@ -238,7 +245,10 @@ class BatchProcessor : public std::enable_shared_from_this<BatchProcessor> {
     auto* tb = new ThreadBuffer;
     std::lock_guard lock(registry_mu_);
     threads_.push_back(tb);
-    max_chunks_.fetch_add(1, std::memory_order_relaxed);  // its own current chunk
+    // Its own current chunk, allocated now rather than on its first span (none if an exited
+    // thread left one behind: the pool never outgrows the queue plus the live threads).
+    max_chunks_.fetch_add(1, std::memory_order_relaxed);
+    if (Chunk* c = try_allocate(kChunkBytes, true)) free_.push(c);
     return tb;
   }
 
@@ -250,6 +260,7 @@ class BatchProcessor : public std::enable_shared_from_this<BatchProcessor> {
       threads_.erase(std::find(threads_.begin(), threads_.end(), tb));
       c = tb->current.exchange(nullptr, std::memory_order_acq_rel);
       retired_dropped_ += tb->dropped.load(std::memory_order_relaxed);
+      max_chunks_.fetch_sub(1, std::memory_order_relaxed);
       // Under the lock: a concurrent flush sees either this thread or its chunk, never neither.
       if (c != nullptr) hand_off(c);
     }
@@ -273,6 +284,7 @@ class BatchProcessor : public std::enable_shared_from_this<BatchProcessor> {
     s.exported = exported_.load(std::memory_order_relaxed);
     s.export_failed = export_failed_.load(std::memory_order_relaxed);
     s.dropped_after_shutdown = dropped_after_shutdown_.load(std::memory_order_relaxed);
+    s.buffer_bytes = allocated_.load(std::memory_order_relaxed) * std::uint64_t{kChunkBytes};
     std::lock_guard lock(registry_mu_);
     s.dropped_queue_full = retired_dropped_;
     for (const ThreadBuffer* tb : threads_) {
