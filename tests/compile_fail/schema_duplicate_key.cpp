@@ -6,4 +6,6 @@ using my_epoch = kt::field<"epoch", std::string_view>;
 using my_epoch = kt::field<"my_epoch", std::string_view>;
 #endif
 using Bad = kt::span_schema<"bad", kt::epoch, my_epoch>;
-void f() { auto s = Bad::start(1, "x"); }
+void f() {
+  auto s = Bad::start(1, "x");
+}
