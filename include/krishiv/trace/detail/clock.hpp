@@ -2,9 +2,10 @@
 // Span timestamps: the cheapest correct clock, converted to unix ns off the hot path.
 //
 // Where the kernel itself trusts the TSC (its clocksource is "tsc": invariant, synchronized
-// across cores), spans read it directly (~7 ns for two reads instead of ~50 ns for two
-// clock_gettime calls). Elsewhere ticks are CLOCK_REALTIME nanoseconds and conversion is the
-// identity. KRISHIV_TRACE_CLOCK=realtime forces the fallback.
+// across cores), spans read it directly: in benchmarks/span_bench two TSC reads plus an id and a
+// store take 19 ns, the same with two clock_gettime calls 50 ns. Elsewhere ticks are
+// CLOCK_REALTIME nanoseconds and conversion is the identity. KRISHIV_TRACE_CLOCK=realtime forces
+// the fallback.
 
 #include <time.h>
 
