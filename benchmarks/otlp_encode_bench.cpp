@@ -46,12 +46,11 @@ struct Fixture {
       h.parent_span_id = SpanId::from_u64(0x00f067aa0ba90000 + i / 16);
       h.bits = detail::kHasParent | detail::kParentRemoteKnown;
       h.start = static_cast<std::int64_t>(1000 * i);
-      h.end = h.start + 12345;
       h.schema = &kSchema;
       detail::ByteVector body;
       detail::put_str(body, "job-2024-06-01-etl");
-      detail::put_raw(body, static_cast<std::int64_t>(i % 64));
-      detail::put_raw(body, std::int64_t{7});
+      detail::put_int(body, static_cast<std::int64_t>(i % 64));
+      detail::put_int(body, std::int64_t{7});
       detail::put_str(body, "op/hash-join");
       if (extra) {
         h.status = static_cast<std::uint8_t>(StatusCode::Error);
@@ -62,7 +61,7 @@ struct Fixture {
         detail::put_natural(body, 1 << 20);
         detail::put_string_item(body, detail::Item::StatusMessage, "out of memory");
       }
-      detail::append_record(records[i], h, body.data(), body.size());
+      detail::append_record(records[i], h, h.start + 12345, body.data(), body.size());
     }
     for (const auto& r : records) batch.add_record(r.data());
   }

@@ -59,12 +59,11 @@ class BatchBuilder {
       h.bits = detail::kHasParent | detail::kParentRemoteKnown;
     }
     h.start = s.start;
-    h.end = s.end;
     detail::ByteVector b;
     detail::put_string_item(b, detail::Item::Name, s.name);
     if (body) body(b);
     auto rec = std::make_unique<detail::ByteVector>();
-    detail::append_record(*rec, h, b.data(), b.size());
+    detail::append_record(*rec, h, s.end, b.data(), b.size());
     batch_.add_record(rec->data());
     records_.push_back(std::move(rec));
     return *this;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "krishiv/trace/detail/protobuf_writer.hpp"
 #include "sample_spans.hpp"
@@ -385,4 +386,32 @@ TEST_CASE("encode_within splits a batch under a byte limit", "[otlp][request]") 
   CHECK(out.empty());
   CHECK(enc.encode_within(f.batch, 5, 1000, out) == 5);
   CHECK(out.empty());
+}
+
+// Records keep the end as a varint duration after the header: long spans keep their exact end,
+// and an end before the start (CLOCK_REALTIME stepping back) becomes a zero-length span.
+TEST_CASE("records: end times at every duration length", "[record]") {
+  Resource resource;
+  const InstrumentationScope scope{"s", ""};
+  const std::int64_t start = 1'700'000'000'000'000'000;
+  const detail::TimeBase tb{start, start, 1.0};  // ticks are ns; deltas exact in a double
+  Records records;
+  SpanBatch batch(resource, scope, tb);
+  std::vector<std::int64_t> durations = {0, 1, 127, 128, 3'600'000'000'000, (1LL << 52) + 1};
+  for (std::int64_t d : durations) {
+    RecordHeader h = small_header(0x01);
+    h.start = start;
+    h.end = start + d;
+    batch.add_record(records.add(h, krishiv_body("job", 1, 2, "op")));
+  }
+  RecordHeader back = small_header(0x01);
+  back.start = start;
+  back.end = start - 5;
+  batch.add_record(records.add(back, krishiv_body("job", 1, 2, "op")));
+  REQUIRE(batch.size() == durations.size() + 1);
+  for (std::size_t i = 0; i < durations.size(); ++i) {
+    CHECK(batch[i].start_unix_ns() == static_cast<std::uint64_t>(start));
+    CHECK(batch[i].end_unix_ns() == static_cast<std::uint64_t>(start + durations[i]));
+  }
+  CHECK(batch[durations.size()].end_unix_ns() == static_cast<std::uint64_t>(start));
 }

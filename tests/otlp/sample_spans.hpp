@@ -19,7 +19,10 @@ namespace otlp_test {
 using namespace krishiv::trace;
 using detail::ByteVector;
 using detail::Item;
-using detail::RecordHeader;
+// A record header plus the end time, which records keep as a duration in the body.
+struct RecordHeader : detail::RecordHeader {
+  std::int64_t end = 0;
+};
 
 // The four standard Krishiv fields.
 inline constexpr FieldInfo kKrishivFields[] = {
@@ -68,7 +71,7 @@ class Records {
  public:
   const std::uint8_t* add(const RecordHeader& h, const ByteVector& body) {
     auto rec = std::make_unique<ByteVector>();
-    detail::append_record(*rec, h, body.data(), body.size());
+    detail::append_record(*rec, h, h.end, body.data(), body.size());
     store_.push_back(std::move(rec));
     return store_.back()->data();
   }
@@ -82,8 +85,8 @@ inline ByteVector krishiv_body(std::string_view job, std::int64_t task, std::int
                                std::string_view op) {
   ByteVector b;
   detail::put_str(b, job);
-  detail::put_raw(b, task);
-  detail::put_raw(b, epoch);
+  detail::put_int(b, task);
+  detail::put_int(b, epoch);
   detail::put_str(b, op);
   return b;
 }

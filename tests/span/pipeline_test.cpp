@@ -151,30 +151,62 @@ TEST_CASE("pipeline: shutdown returns within its timeout while an export is stuc
   provider.reset();
 }
 
-TEST_CASE("pipeline: batches respect the export batch size") {
+// Batches are cut out of the per-thread buffers without reading them, a buffer split between two
+// batches included; flushes export the filled part of a buffer still in use, and the rest of it
+// follows later. Every span must still arrive once, in order, in batches of at most the size.
+TEST_CASE("pipeline: batches respect the export batch size, and split buffers lose nothing") {
   struct SizeRecorder : kt::SpanExporter {
     std::mutex mu;
     std::vector<std::size_t> sizes;
+    std::vector<std::int64_t> epochs;
+    bool read = true;  // read the spans, or only look at the size (the records stay unread)
     kt::ExportResult export_batch(const kt::SpanBatch& b) override {
       std::lock_guard lock(mu);
       sizes.push_back(b.size());
+      if (!read) return kt::ExportResult::Success;
+      for (kt::SpanView v : b) {
+        v.for_each_attribute([&](std::string_view key, kt::ValueView value) {
+          if (key == "epoch") epochs.push_back(value.as_int());
+        });
+      }
       return kt::ExportResult::Success;
     }
   };
-  auto rec = std::make_shared<SizeRecorder>();
-  kt::TracerProvider provider(
-      {.exporter = kt::TracerExporter::Custom(rec),
-       .sampler = kt::Sampler::always_on(),
-       .batch = kt::BatchOptions{.max_queue_size = 100'000, .max_export_batch_size = 100}});
-  for (int i = 0; i < 1000; ++i) auto s = Work::start(0, i);
-  provider.force_flush();
-  std::lock_guard lock(rec->mu);
-  std::size_t total = 0;
-  for (auto n : rec->sizes) {
-    CHECK(n <= 100);
-    total += n;
+  for (std::size_t batch_size : {1, 7, 100, 512}) {
+    for (int flush_every : {0, 97}) {
+      for (bool read : {true, false}) {
+        CAPTURE(batch_size, flush_every, read);
+        auto rec = std::make_shared<SizeRecorder>();
+        rec->read = read;
+        kt::TracerProvider provider(
+            {.exporter = kt::TracerExporter::Custom(rec),
+             .sampler = kt::Sampler::always_on(),
+             .batch =
+                 kt::BatchOptions{.max_queue_size = 100'000, .max_export_batch_size = batch_size}});
+        for (int i = 0; i < 3000; ++i) {
+          auto s = Work::start(0, i);
+          if (flush_every != 0 && i % flush_every == 0) {
+            s.end();
+            provider.force_flush();
+          }
+        }
+        provider.force_flush();
+        std::lock_guard lock(rec->mu);
+        std::size_t total = 0;
+        for (auto n : rec->sizes) {
+          CHECK(n >= 1);
+          CHECK(n <= batch_size);
+          total += n;
+        }
+        CHECK(total == 3000);
+        CHECK(provider.stats().exported == 3000);
+        if (read) {
+          REQUIRE(rec->epochs.size() == 3000);
+          for (int i = 0; i < 3000; ++i) CHECK(rec->epochs[i] == i);
+        }
+      }
+    }
   }
-  CHECK(total == 1000);
 }
 
 TEST_CASE("pipeline: BatchOptions from the environment, with fallbacks") {

@@ -73,6 +73,25 @@ TEST_CASE("schema: bool, double and integer fields keep their types") {
   CHECK(std::get<bool>(*spans[0].attribute("cached")) == false);
 }
 
+// Integers are stored as zigzag varints of 1 to 10 bytes: every length, both signs, and the
+// values around each length boundary come back exactly, followed by the next field intact.
+TEST_CASE("schema: integer fields keep their value at every encoded length") {
+  std::vector<std::int64_t> values = {0, -1, 1, INT64_MIN, INT64_MAX, INT64_MIN + 1, INT64_MAX - 1};
+  for (int bits = 6; bits < 63; bits += 7) {
+    const std::int64_t edge = std::int64_t{1} << bits;
+    for (std::int64_t v : {edge - 1, edge, -edge, -edge - 1}) values.push_back(v);
+  }
+  Recorder r;
+  for (std::int64_t v : values) auto s = TaskRun::start("j", v, -v / 3, "op");
+  const auto spans = r.flush();
+  REQUIRE(spans.size() == values.size());
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    CHECK(std::get<std::int64_t>(*spans[i].attribute("task_id")) == values[i]);
+    CHECK(std::get<std::int64_t>(*spans[i].attribute("epoch")) == -values[i] / 3);
+    CHECK(std::get<std::string>(*spans[i].attribute("operator_id")) == "op");
+  }
+}
+
 TEST_CASE("schema: an unsampled schema span records nothing and still has ids") {
   Recorder r({.sampler = kt::Sampler::always_off()});
   {

@@ -29,6 +29,10 @@
 #include <utility>
 #include <vector>
 
+#if defined(__linux__)
+#include <sys/prctl.h>
+#endif
+
 #include "krishiv/trace/detail/clock.hpp"
 #include "krishiv/trace/detail/env.hpp"
 #include "krishiv/trace/exporter.hpp"
@@ -118,9 +122,10 @@ inline void copy_small(std::uint8_t* dst, const std::uint8_t* src, std::size_t n
 struct Chunk {
   Chunk* next = nullptr;
   std::uint32_t capacity = 0;
-  std::uint32_t used = 0;   // writer only (until handed off)
-  std::uint32_t spans = 0;  // writer only
-  std::uint32_t read = 0;   // export thread only: bytes already exported by a flush
+  std::uint32_t used = 0;        // writer only (until handed off)
+  std::uint32_t spans = 0;       // writer only
+  std::uint32_t read = 0;        // export thread only: bytes already exported by a flush
+  std::uint32_t read_spans = 0;  // export thread only: records in those bytes
   std::atomic<std::uint32_t> committed{0};
   bool pooled = true;  // oversized one-off chunks are freed, not recycled
 
@@ -139,7 +144,7 @@ struct Chunk {
   }
   void reset() noexcept {
     next = nullptr;
-    used = spans = read = 0;
+    used = spans = read = read_spans = 0;
     committed.store(0, std::memory_order_relaxed);
   }
 };
@@ -214,9 +219,11 @@ class BatchProcessor : public std::enable_shared_from_this<BatchProcessor> {
 
   bool accepting() const noexcept { return !shut_down_.load(std::memory_order_relaxed); }
 
-  void append(ThreadBuffer& tb, const RecordHeader& header, const std::uint8_t* body,
-              std::size_t body_size) noexcept {
-    const std::size_t size = sizeof(RecordHeader) + body_size;
+  void append(ThreadBuffer& tb, const RecordHeader& header, std::int64_t end,
+              const std::uint8_t* body, std::size_t body_size) noexcept {
+    const std::uint64_t ticks = duration_ticks(header.start, end);
+    const std::size_t duration_size = varint_size(ticks);
+    const std::size_t size = sizeof(RecordHeader) + duration_size + body_size;
     Chunk* c = tb.current.load(std::memory_order_relaxed);
     if (c == nullptr || c->used + size > c->capacity) [[unlikely]] {
       c = next_chunk(tb, c, size);
@@ -229,7 +236,8 @@ class BatchProcessor : public std::enable_shared_from_this<BatchProcessor> {
     RecordHeader h = header;
     h.size = static_cast<std::uint32_t>(size);
     std::memcpy(dst, &h, sizeof h);
-    copy_small(dst + sizeof h, body, body_size);
+    write_varint(dst + sizeof h, ticks);
+    copy_small(dst + sizeof h + duration_size, body, body_size);
     c->used += static_cast<std::uint32_t>(size);
     ++c->spans;
     c->committed.store(c->used, std::memory_order_release);
@@ -358,12 +366,13 @@ class BatchProcessor : public std::enable_shared_from_this<BatchProcessor> {
     }
   }
 
-  void recycle(Chunk* c) noexcept {
+  // `read`: the exporter read the records, so they sit in this thread's cache (see evict()).
+  void recycle(Chunk* c, bool read) noexcept {
     if (!c->pooled) {
       Chunk::destroy(c);
       return;
     }
-    evict(c->data(), c->used);
+    if (read) evict(c->data(), c->used);
     c->reset();
     free_.push(c);
   }
@@ -388,39 +397,50 @@ class BatchProcessor : public std::enable_shared_from_this<BatchProcessor> {
   }
 
   void run() {
+#if defined(__linux__)
+    // The naps below are tens of microseconds: without this, the default 50 µs timer slack of a
+    // normal thread would stretch each of them by that much.
+    ::prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL);
+#endif
     SpanBatch batch(resource_, scope_, time_base_);
-    std::vector<Chunk*> done;
+    using Clock = std::chrono::steady_clock;
+    auto next_scheduled = Clock::now() + options_.schedule_delay;
+    auto last_drain = Clock::now();
     for (;;) {
       std::uint64_t ticket = 0;
       bool shutting_down = false;
-      bool scheduled = false;
-      // While spans keep coming (the last drain found chunks), poll for a few microseconds
-      // before sleeping: under load the export thread then never needs waking, so producers pay
-      // no wake-up system call and chunks return to the pool without a scheduler delay.
-      if (busy_) {
-        const auto until = std::chrono::steady_clock::now() + kSpin;
-        while (full_.empty() && std::chrono::steady_clock::now() < until) {
-        }
-      }
       {
         std::unique_lock lock(mu_);
-        if (full_.empty() || requested_ > completed_) {
+        const auto wanted = [&] {
+          return requested_ > completed_ || pending_.load() >= wake_threshold_;
+        };
+        // Under load (the last drain found chunks) the export thread naps for a time sized to
+        // come back well before the producers fill the pool, so no producer pays a wake-up system
+        // call and the thread leaves the CPU to them in between. Idle, it sleeps until the
+        // schedule delay, or until the producers have handed off a batch's worth.
+        if (busy_ || full_.empty()) {
           sleeping_.store(true);  // seq_cst: pairs with hand_off's fetch_add and load
-          scheduled = !cv_.wait_for(lock, options_.schedule_delay, [&] {
-            return requested_ > completed_ || pending_.load() >= wake_threshold_;
-          });
+          if (busy_) {
+            cv_.wait_for(lock, nap_, wanted);
+          } else {
+            cv_.wait_until(lock, next_scheduled, wanted);
+          }
           sleeping_.store(false, std::memory_order_relaxed);
         }
         ticket = requested_;
         shutting_down = shutdown_requested_;
       }
-      time_base_ = SpanClock::instance().time_base();
-      drain(batch, done);
+      const auto now = Clock::now();
       // The schedule delay bounds how long an ended span waits (the spec's scheduledDelayMillis),
-      // including spans in chunks their threads are still filling.
+      // including spans in chunks their threads are still filling, under load too.
+      const bool scheduled = now >= next_scheduled;
+      if (scheduled) next_scheduled = now + options_.schedule_delay;
+      time_base_ = SpanClock::instance().time_base();
+      adapt_nap(drain(batch), now - last_drain);
+      last_drain = now;
       if (ticket > completed_snapshot_ || scheduled) {
         flush_live(batch);
-        drain(batch, done);  // chunks handed off while flush_live ran
+        drain(batch);  // chunks handed off while flush_live ran
         if (ticket > completed_snapshot_) exporter_->force_flush(flush_timeout_);
       }
       if (shutting_down) {
@@ -441,10 +461,21 @@ class BatchProcessor : public std::enable_shared_from_this<BatchProcessor> {
     }
   }
 
-  // Exports every handed-off chunk, oldest first.
-  void drain(SpanBatch& batch, std::vector<Chunk*>& done) {
+  // Nap for a quarter of the time the producers would take to fill the whole pool at the rate of
+  // chunks just seen: time enough to absorb a late wake-up, few enough wake-ups to cost little.
+  void adapt_nap(std::size_t chunks, std::chrono::steady_clock::duration since_last) noexcept {
+    if (chunks == 0) return;
+    const auto fill = since_last * static_cast<std::int64_t>(max_chunks_.load()) /
+                      static_cast<std::int64_t>(chunks);
+    nap_ = std::clamp(std::chrono::duration_cast<std::chrono::microseconds>(fill / 4), kMinNap,
+                      kMaxNap);
+  }
+
+  // Exports every handed-off chunk, oldest first; returns how many there were.
+  std::size_t drain(SpanBatch& batch) {
     Chunk* list = full_.take_all();
     busy_ = list != nullptr;
+    std::size_t chunks = 0;
     Chunk* fifo = nullptr;
     while (list != nullptr) {  // the stack is newest-first
       Chunk* next = list->next;
@@ -452,48 +483,64 @@ class BatchProcessor : public std::enable_shared_from_this<BatchProcessor> {
       fifo = list;
       list = next;
     }
-    for (Chunk* c = fifo; c != nullptr;) {
+    for (Chunk* c = fifo; c != nullptr; ++chunks) {
       Chunk* next = c->next;
       pending_.fetch_sub(c->spans, std::memory_order_relaxed);
-      collect(batch, c, c->read, c->used);
-      done.push_back(c);
-      if (batch.size() >= options_.max_export_batch_size) {
-        export_batch(batch);
-        for (Chunk* d : done) recycle(d);
-        done.clear();
-      }
+      collect(batch, c, c->read, c->used, c->spans - c->read_spans);
+      done_.push_back(c);  // recycled once the batch that holds its last records is exported
       c = next;
     }
-    if (!batch.empty()) export_batch(batch);
-    for (Chunk* d : done) recycle(d);
-    done.clear();
+    if (!batch.empty()) {
+      export_batch(batch);
+    } else {
+      recycle_done(last_batch_read_);  // the last batch ended exactly at a chunk's end
+    }
+    return chunks;
   }
 
-  // Exports the committed part of chunks that threads are still filling.
+  // Exports the committed part of chunks that threads are still filling (rare: flushes and the
+  // schedule delay). The registry lock is held only to list them: an export can take seconds, and
+  // threads starting or exiting meanwhile must not wait for it. The chunks stay valid after the
+  // lock is released: only this thread recycles chunks, and writers only append past `committed`.
   void flush_live(SpanBatch& batch) {
-    std::lock_guard lock(registry_mu_);
-    for (ThreadBuffer* tb : threads_) {
-      Chunk* c = tb->current.load(std::memory_order_acquire);
-      if (c == nullptr) continue;
-      const std::uint32_t committed = c->committed.load(std::memory_order_acquire);
-      collect(batch, c, c->read, committed);
+    live_.clear();
+    {
+      std::lock_guard lock(registry_mu_);
+      for (ThreadBuffer* tb : threads_) {
+        Chunk* c = tb->current.load(std::memory_order_acquire);
+        if (c != nullptr) live_.push_back({c, c->committed.load(std::memory_order_acquire)});
+      }
+    }
+    for (const auto& [c, committed] : live_) {
+      std::uint32_t spans = 0;
+      for (std::uint32_t off = c->read; off < committed; ++spans) {
+        std::uint32_t size;
+        std::memcpy(&size, c->data() + off, sizeof size);
+        off += size;
+      }
+      collect(batch, c, c->read, committed, spans);
       c->read = committed;
+      c->read_spans += spans;
     }
     if (!batch.empty()) export_batch(batch);
   }
 
-  // Adds the records in [from, to) of a chunk, exporting whenever a batch fills up.
-  void collect(SpanBatch& batch, Chunk* c, std::uint32_t from, std::uint32_t to) {
-    for (std::uint32_t off = from; off < to;) {
-      const std::uint8_t* rec = c->data() + off;
-      std::uint32_t size;
-      std::memcpy(&size, rec, sizeof size);
-      batch.add_record(rec);
-      off += size;
-      if (batch.size() >= options_.max_export_batch_size) export_batch(batch);
+  // Adds the `spans` records in [from, to) of a chunk, exporting whenever a batch fills up. The
+  // records are not read here: a batch that fills up in the middle of the range takes its first
+  // records, the next batch the rest (SpanBatch::add_records).
+  void collect(SpanBatch& batch, Chunk* c, std::uint32_t from, std::uint32_t to,
+               std::size_t spans) {
+    const std::size_t max = options_.max_export_batch_size;
+    for (std::size_t skip = 0; spans > 0;) {
+      const std::size_t take = std::min(spans, max - batch.size());
+      batch.add_records(c->data() + from, c->data() + to, skip, take);
+      skip += take;
+      spans -= take;
+      if (batch.size() >= max) export_batch(batch);
     }
   }
 
+  // Exports the batch, then recycles the chunks no later batch points into.
   void export_batch(SpanBatch& batch) {
     const auto n = batch.size();
     ExportResult r = ExportResult::Failure;
@@ -504,7 +551,14 @@ class BatchProcessor : public std::enable_shared_from_this<BatchProcessor> {
     }
     (r == ExportResult::Success ? exported_ : export_failed_)
         .fetch_add(n, std::memory_order_relaxed);
+    last_batch_read_ = batch.was_read();
     batch.clear();
+    recycle_done(last_batch_read_);
+  }
+
+  void recycle_done(bool read) noexcept {
+    for (Chunk* d : done_) recycle(d, read);
+    done_.clear();
   }
 
   std::unique_ptr<SpanExporter> exporter_;
@@ -515,6 +569,9 @@ class BatchProcessor : public std::enable_shared_from_this<BatchProcessor> {
 
   ChunkStack full_;
   ChunkStack free_;
+  std::vector<Chunk*> done_;  // export thread only: drained chunks the current batch points into
+  bool last_batch_read_ = false;                        // export thread only
+  std::vector<std::pair<Chunk*, std::uint32_t>> live_;  // export thread only: flush_live's list
   std::atomic<std::size_t> allocated_{0};
   std::atomic<std::size_t> max_chunks_;
   // Spans handed off and not yet drained: a wake-up heuristic only. Signed: a drain may subtract
@@ -537,11 +594,11 @@ class BatchProcessor : public std::enable_shared_from_this<BatchProcessor> {
 
   std::atomic<bool> shut_down_{false};
   std::atomic<bool> sleeping_{false};
-  std::atomic<bool> abandoned_{false};  // shutdown timed out: count what is left as failed
-  bool busy_ = false;                   // export thread only: the last drain found chunks
-  // No pause instruction in the loop: under a hypervisor with pause-loop exiting, a vCPU that
-  // pauses in a loop is descheduled, which is exactly the latency the spin is meant to avoid.
-  static constexpr auto kSpin = std::chrono::microseconds(50);
+  std::atomic<bool> abandoned_{false};      // shutdown timed out: count what is left as failed
+  bool busy_ = false;                       // export thread only: the last drain found chunks
+  std::chrono::microseconds nap_{kMaxNap};  // export thread only
+  static constexpr std::chrono::microseconds kMinNap{10};
+  static constexpr std::chrono::microseconds kMaxNap{5000};
   // Pending spans that wake the export thread: a full batch, or half the queue if larger, so a
   // producer running flat out pays one wake-up (a system call) per that many spans at most.
   const std::int64_t wake_threshold_ = static_cast<std::int64_t>(

@@ -231,7 +231,7 @@ class Span {
 
   // Out of line from end(): an unsampled or inert span's destructor stays a test and a store.
   [[gnu::noinline]] void record() noexcept {
-    header_.end = detail::SpanClock::now();
+    const std::int64_t end = detail::SpanClock::now();
     detail::Pipeline* p = pipeline_;
     pipeline_ = nullptr;
     ended_ = true;
@@ -247,7 +247,7 @@ class Span {
       p->processor->count_dropped_after_shutdown();
       return;
     }
-    p->processor->append(*detail::t_fast.buffer, header_, body_.data(), body_.size());
+    p->processor->append(*detail::t_fast.buffer, header_, end, body_.data(), body_.size());
   }
 
   void begin(const SchemaInfo* schema, std::string_view name,
@@ -262,7 +262,7 @@ class Span {
     header_.kind = static_cast<std::uint8_t>(options.kind);
     header_.status = detail::kItemsKnown;
     header_.schema = nullptr;
-    header_.start = header_.end = 0;
+    header_.start = 0;
     header_.span_id = SpanId();
     std::uint8_t flags;
     if (parent != nullptr) {
@@ -321,23 +321,17 @@ class Span {
     return f.value;
   }
 
-  static constexpr std::size_t varint_size(std::uint64_t v) noexcept {
-    std::size_t n = 1;
-    while (v >= 0x80) {
-      v >>= 7;
-      ++n;
-    }
-    return n;
-  }
   template <typename T>
   static std::size_t schema_value_size(const T& v, std::size_t limit) noexcept {
     if constexpr (std::is_same_v<T, bool>) {
       return 1;
     } else if constexpr (std::is_same_v<T, std::string_view>) {
       const std::size_t n = detail::truncate_utf8(v, limit).size();
-      return varint_size(n) + n;
-    } else {
+      return detail::varint_size(n) + n;
+    } else if constexpr (std::is_same_v<T, double>) {
       return 8;
+    } else {
+      return detail::varint_size(detail::zigzag(v));
     }
   }
   template <typename T>
@@ -347,17 +341,14 @@ class Span {
       return p + 1;
     } else if constexpr (std::is_same_v<T, std::string_view>) {
       const std::string_view t = detail::truncate_utf8(v, limit);
-      std::uint64_t n = t.size();
-      while (n >= 0x80) {
-        *p++ = static_cast<std::uint8_t>(n | 0x80);
-        n >>= 7;
-      }
-      *p++ = static_cast<std::uint8_t>(n);
+      p = detail::write_varint(p, t.size());
       std::memcpy(p, t.data(), t.size());
       return p + t.size();
-    } else {
+    } else if constexpr (std::is_same_v<T, double>) {
       std::memcpy(p, &v, 8);
       return p + 8;
+    } else {
+      return detail::write_varint(p, detail::zigzag(v));
     }
   }
 

@@ -1,16 +1,19 @@
 #pragma once
 // Finished span records, and the read-only views exporters get of them.
 //
-// A span is recorded as one contiguous byte record: a fixed 64-byte header followed by a compact
+// A span is recorded as one contiguous byte record: a fixed 56-byte header followed by a compact
 // body. Records are written once, at span end, into per-thread buffers (batch_processor.hpp) and
 // are immutable afterwards; exporters never see live spans, only SpanView over records.
 //
 // Body layout:
+//   0. the duration in clock ticks, a varint (2-3 bytes for most spans, where an end time would
+//      take 8: buffer bytes per span are what bounds how many spans a queue holds);
 //   1. the values of the span's schema fields, untagged, in schema order (the schema names them
 //      and gives their types, so a schema span pays neither keys nor type tags);
 //   2. tagged items until the end of the record (Item below).
-// Integers and doubles are stored little-endian, unaligned (read with memcpy); lengths are
-// LEB128 varints. Times are raw clock ticks, converted to unix ns when read (clock.hpp).
+// Integers are zigzag LEB128 varints (ids and counters are small: 1-4 bytes instead of 8);
+// doubles are 8 bytes little-endian, unaligned (read with memcpy); lengths are LEB128 varints.
+// Times are raw clock ticks, converted to unix ns when read (clock.hpp).
 
 #include <cstddef>
 #include <cstdint>
@@ -19,6 +22,7 @@
 #include <string_view>
 #include <type_traits>
 
+#include "krishiv/trace/detail/varint.hpp"
 #include "krishiv/trace/ids.hpp"
 #include "krishiv/trace/span_kind.hpp"
 #include "krishiv/trace/status.hpp"
@@ -99,25 +103,30 @@ struct RecordHeader {
   TraceId trace_id;
   SpanId span_id;
   SpanId parent_span_id;
-  std::int64_t start;  // clock ticks
-  std::int64_t end;
+  std::int64_t start;        // clock ticks; the duration opens the body
   const SchemaInfo* schema;  // static; nullptr when the name is in the body
 };
-static_assert(sizeof(RecordHeader) == 64, "the header is one cache line");
+static_assert(sizeof(RecordHeader) == 56);
 static_assert(std::is_trivially_copyable_v<RecordHeader>);
 
 // ---- writing ----------------------------------------------------------------------------------
 
+// The duration that opens a record's body: ticks from start to end, never negative (the fallback
+// clock is CLOCK_REALTIME, which can step back).
+constexpr std::uint64_t duration_ticks(std::int64_t start, std::int64_t end) noexcept {
+  return end > start ? static_cast<std::uint64_t>(end - start) : 0;
+}
+
 template <typename Buf>
 void put_varint(Buf& b, std::uint64_t v) {
   std::uint8_t tmp[10];
-  std::size_t n = 0;
-  while (v >= 0x80) {
-    tmp[n++] = static_cast<std::uint8_t>(v | 0x80);
-    v >>= 7;
-  }
-  tmp[n++] = static_cast<std::uint8_t>(v);
-  b.append(tmp, n);
+  b.append(tmp, static_cast<std::size_t>(write_varint(tmp, v) - tmp));
+}
+
+// An untagged Int value.
+template <typename Buf>
+void put_int(Buf& b, std::int64_t v) {
+  put_varint(b, zigzag(v));
 }
 
 template <typename Buf, typename T>
@@ -151,6 +160,7 @@ struct Reader {
     } while (b & 0x80);
     return v;
   }
+  std::int64_t sint() noexcept { return unzigzag(varint()); }
   template <typename T>
   T raw() noexcept {
     T v;
@@ -180,6 +190,8 @@ inline const std::uint8_t* skip_value(ValueType t, const std::uint8_t* p) noexce
     case ValueType::Bool:
       return p + 1;
     case ValueType::Int:
+      while (*p & 0x80) ++p;
+      return p + 1;
     case ValueType::Double:
       return p + 8;
     case ValueType::String:
@@ -215,7 +227,7 @@ class ValueView {
 
   ValueType type() const noexcept { return type_; }
   bool as_bool() const noexcept { return *p_ != 0; }
-  std::int64_t as_int() const noexcept { return load<std::int64_t>(); }
+  std::int64_t as_int() const noexcept { return detail::Reader{p_, nullptr}.sint(); }
   double as_double() const noexcept { return load<double>(); }
   // String and Bytes.
   std::string_view as_string() const noexcept { return detail::Reader{p_, nullptr}.str(); }
@@ -379,13 +391,16 @@ class LinkView {
   const std::uint8_t* p_;
 };
 
-// A finished span, as exporters see it. Cheap to copy (two pointers); valid for the duration of
-// the export call that hands it out.
+// A finished span, as exporters see it. Cheap to copy (the header and two pointers); valid for the
+// duration of the export call that hands it out.
 class SpanView {
  public:
   SpanView(const std::uint8_t* record, const detail::TimeBase* tb) noexcept
       : rec_(record), tb_(tb) {
     std::memcpy(&h_, record, sizeof h_);
+    detail::Reader r{record + sizeof h_, nullptr};
+    duration_ = r.varint();
+    body_ = static_cast<std::uint32_t>(r.p - record);
   }
 
   TraceId trace_id() const noexcept { return h_.trace_id; }
@@ -405,7 +420,9 @@ class SpanView {
     return static_cast<StatusCode>(h_.status & detail::kStatusMask);
   }
   std::uint64_t start_unix_ns() const noexcept { return tb_->to_unix_ns(h_.start); }
-  std::uint64_t end_unix_ns() const noexcept { return tb_->to_unix_ns(h_.end); }
+  std::uint64_t end_unix_ns() const noexcept {
+    return tb_->to_unix_ns(h_.start + static_cast<std::int64_t>(duration_));
+  }
   const SchemaInfo* schema() const noexcept { return h_.schema; }
   std::size_t record_size() const noexcept { return h_.size; }
   const detail::TimeBase& time_base() const noexcept { return *tb_; }
@@ -476,9 +493,7 @@ class SpanView {
   bool may_have(std::uint8_t item_bit) const noexcept {
     return (h_.status & detail::kItemsKnown) == 0 || (h_.status & item_bit) != 0;
   }
-  detail::Reader body() const noexcept {
-    return {rec_ + sizeof(detail::RecordHeader), rec_ + h_.size};
-  }
+  detail::Reader body() const noexcept { return {rec_ + body_, rec_ + h_.size}; }
   detail::Reader after_schema() const noexcept {
     detail::Reader r = body();
     if (h_.schema != nullptr) {
@@ -533,6 +548,8 @@ class SpanView {
   const std::uint8_t* rec_;
   const detail::TimeBase* tb_;
   detail::RecordHeader h_;
+  std::uint64_t duration_;  // ticks
+  std::uint32_t body_;      // offset of the schema values
 };
 
 }  // namespace krishiv::trace

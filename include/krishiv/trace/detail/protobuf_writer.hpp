@@ -19,16 +19,13 @@
 
 // WireType is shared with the reader: one definition, or a TU using both fails to compile.
 #include "krishiv/trace/detail/proto_reader.hpp"
+#include "krishiv/trace/detail/varint.hpp"
 
 namespace krishiv::trace::detail {
 
 // The field key: varint((field_number << 3) | wire_type).
 constexpr std::uint32_t proto_key(std::uint32_t field, WireType wt) noexcept {
   return (field << 3) | static_cast<std::uint32_t>(wt);
-}
-
-constexpr std::size_t varint_size(std::uint64_t v) noexcept {
-  return (static_cast<std::size_t>(std::bit_width(v | 1)) + 6) / 7;
 }
 
 // Where a length-delimited payload starts, and how many prefix bytes were reserved before it.

@@ -32,7 +32,7 @@ void put_tagged(Buf& b, bool v, std::size_t = kNoLimit) {
 template <typename Buf>
 void put_tagged(Buf& b, std::int64_t v, std::size_t = kNoLimit) {
   b.push(static_cast<std::uint8_t>(ValueType::Int));
-  put_raw(b, v);
+  put_int(b, v);
 }
 template <typename Buf>
 void put_tagged(Buf& b, double v, std::size_t = kNoLimit) {
@@ -154,11 +154,16 @@ void put_dropped(Buf& b, std::uint64_t attributes, std::uint64_t events, std::ui
   put_varint(b, links);
 }
 
-// Appends a complete record: the header (its size set here) and then the body bytes.
+// Appends a complete record: the header (its size set here), the duration, then the body bytes.
 template <typename Buf>
-void append_record(Buf& out, RecordHeader h, const std::uint8_t* body, std::size_t body_size) {
-  h.size = static_cast<std::uint32_t>(sizeof(RecordHeader) + body_size);
+void append_record(Buf& out, RecordHeader h, std::int64_t end, const std::uint8_t* body,
+                   std::size_t body_size) {
+  std::uint8_t duration[10];
+  const auto n =
+      static_cast<std::size_t>(write_varint(duration, duration_ticks(h.start, end)) - duration);
+  h.size = static_cast<std::uint32_t>(sizeof(RecordHeader) + n + body_size);
   out.append(&h, sizeof h);
+  out.append(duration, n);
   out.append(body, body_size);
 }
 
