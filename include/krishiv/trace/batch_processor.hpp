@@ -11,6 +11,11 @@
 // ABA). Memory is bounded by a fixed pool of chunks sized from OTEL_BSP_MAX_QUEUE_SIZE: when the
 // pool is empty, spans are dropped and counted, never waited for.
 //
+// The export thread cuts batches out of the chunks without reading them (SpanBatch reads records
+// only when the exporter asks for a span), and under load it naps between drains for a time
+// sized from the rate it sees, instead of being woken by producers: producers pay no system call
+// and the export thread takes little CPU from them.
+//
 // force_flush() also exports what sits in chunks still being filled: a writer never rewrites the
 // committed part of a chunk, and only the export thread recycles chunks, so the export thread can
 // read [read, committed) of a live chunk safely.
@@ -44,7 +49,7 @@ namespace krishiv::trace {
 // The OpenTelemetry batch span processor knobs, with the spec's defaults.
 struct BatchOptions {
   std::size_t max_queue_size = 2048;
-  std::chrono::milliseconds schedule_delay{5000};
+  std::chrono::milliseconds schedule_delay{5000};  // taken as 1 ms when below
   std::size_t max_export_batch_size = 512;
   std::chrono::milliseconds export_timeout{30000};
 
@@ -404,7 +409,9 @@ class BatchProcessor : public std::enable_shared_from_this<BatchProcessor> {
 #endif
     SpanBatch batch(resource_, scope_, time_base_);
     using Clock = std::chrono::steady_clock;
-    auto next_scheduled = Clock::now() + options_.schedule_delay;
+    // A zero delay would have this thread flush in a loop, burning a core: 1 ms is the floor.
+    const auto delay = std::max(options_.schedule_delay, std::chrono::milliseconds(1));
+    auto next_scheduled = Clock::now() + delay;
     auto last_drain = Clock::now();
     for (;;) {
       std::uint64_t ticket = 0;
@@ -434,7 +441,7 @@ class BatchProcessor : public std::enable_shared_from_this<BatchProcessor> {
       // The schedule delay bounds how long an ended span waits (the spec's scheduledDelayMillis),
       // including spans in chunks their threads are still filling, under load too.
       const bool scheduled = now >= next_scheduled;
-      if (scheduled) next_scheduled = now + options_.schedule_delay;
+      if (scheduled) next_scheduled = now + delay;
       time_base_ = SpanClock::instance().time_base();
       adapt_nap(drain(batch), now - last_drain);
       last_drain = now;
