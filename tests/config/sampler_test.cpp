@@ -327,3 +327,41 @@ TEST_CASE("sampler: is a small value type") {
   STATIC_REQUIRE(std::is_trivially_copyable_v<Sampler>);
   STATIC_REQUIRE(noexcept(std::declval<const Sampler&>().should_sample(nullptr, TraceId())));
 }
+
+TEST_CASE("sampler: the span-start fast path decides as should_sample or asks") {
+  const auto rv = *TraceState::parse("ot=rv:ffffffffffffff");
+  const std::vector<Sampler> samplers = {
+      Sampler::always_on(),
+      Sampler::always_off(),
+      Sampler::trace_id_ratio(0.5),
+      Sampler::parent_based(Sampler::always_on()),
+      Sampler::parent_based(Sampler::always_off()),
+      Sampler::parent_based(Sampler::trace_id_ratio(0.5)),
+      Sampler::parent_based(Sampler::always_on(), Sampler::trace_id_ratio(0.5),
+                            Sampler::trace_id_ratio(0.5), Sampler::trace_id_ratio(0.5),
+                            Sampler::trace_id_ratio(0.5)),
+  };
+  std::vector<std::optional<SpanContext>> parents;
+  for (const auto& c : all_cases()) parents.push_back(c.parent);
+  for (auto p : {parent(false, false, /*random_flag=*/false), parent(true, true)}) {
+    p.trace_state = rv;
+    parents.push_back(p);
+  }
+  detail::nonrandom_trace_id_warned().store(true);  // keep stderr quiet
+  for (const auto& s : samplers) {
+    for (const auto& p : parents) {
+      for (const auto& id : {kKeptAtHalf, kDroppedAtHalf}) {
+        INFO(s.description());
+        const SpanContext* pp = p ? &*p : nullptr;
+        const auto quick = s.quick_decision(pp, id);
+        if (quick == Sampler::Quick::Ask) {
+          // Only a ratio sampler under a parent whose tracestate or flags matter asks.
+          CHECK(pp != nullptr);
+          continue;
+        }
+        CHECK((quick == Sampler::Quick::Sample) == s.should_sample(pp, id));
+      }
+    }
+  }
+  detail::nonrandom_trace_id_warned().store(false);
+}

@@ -215,6 +215,57 @@ TEST_CASE("span: a remote parent is marked remote and keeps its tracestate") {
   CHECK(spans[0].trace_state == "vendor=abc,other=1");
 }
 
+TEST_CASE("span: an unsampled span shares its parent's tracestate and keeps it across moves") {
+  Recorder r({.sampler = kt::Sampler::parent_based(kt::Sampler::always_on())});
+  auto remote = kt::extract_span_context("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00",
+                                         "vendor=abc");
+  REQUIRE(remote);
+  {
+    auto s = kt::info_span("unsampled", *remote);
+    CHECK(s.is_valid());
+    CHECK_FALSE(s.is_recording());
+    const auto ctx = s.context();
+    CHECK(ctx.trace_id == remote->trace_id);
+    CHECK(ctx.span_id.is_valid());
+    CHECK(s.context().span_id == ctx.span_id);  // drawn once, when first needed
+    CHECK_FALSE(ctx.flags.sampled());
+    CHECK_FALSE(ctx.flags.random());  // not set upstream
+    CHECK(ctx.trace_state.to_string() == "vendor=abc");
+
+    kt::Span moved = std::move(s);
+    CHECK_FALSE(s.is_valid());
+    CHECK(moved.context().span_id == ctx.span_id);
+    CHECK(moved.context().trace_state.to_string() == "vendor=abc");
+    {
+      auto entered = std::move(moved).entered();
+      CHECK(kt::current_tracestate() == "vendor=abc");
+      auto child = kt::info_span("child");
+      CHECK_FALSE(child.is_recording());
+      CHECK(child.context().trace_id == remote->trace_id);
+      CHECK(child.context().trace_state.to_string() == "vendor=abc");
+      CHECK_FALSE(child.has_ended());
+      child.end();
+      CHECK(child.has_ended());
+    }
+
+    auto a = kt::info_span("a", *remote);
+    auto b = kt::info_span("b", *remote);
+    const auto b_id = b.context().span_id;
+    a = std::move(b);
+    CHECK(a.context().span_id == b_id);
+    CHECK(a.context().trace_state.to_string() == "vendor=abc");
+    // a recording span moved over an unsampled one
+    auto c = kt::info_span("c", kt::root);
+    REQUIRE(c.is_recording());
+    a = std::move(c);
+    CHECK(a.is_recording());
+    CHECK(a.context().trace_state.empty());
+  }
+  const auto spans = r.flush();
+  REQUIRE(spans.size() == 1);
+  CHECK(spans[0].name == "c");
+}
+
 TEST_CASE("span: root ignores the current span") {
   Recorder r;
   {

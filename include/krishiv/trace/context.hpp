@@ -108,6 +108,13 @@ inline const Context& Context::current() noexcept {
 
 namespace detail {
 
+// The current span's context (possibly invalid), or nullptr when no context is entered: what a
+// span start needs from Context::current(), without the empty context's static.
+inline const SpanContext* current_span_context() noexcept {
+  const ContextScope* top = current_top();
+  return top != nullptr ? &top->context().span_context() : nullptr;
+}
+
 // A coroutine's own chain of contexts, swapped in while it runs (coro/task.hpp and the adaptors
 // for foreign coroutine types build on this).
 class CoroutineContext {

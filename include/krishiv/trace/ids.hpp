@@ -122,8 +122,8 @@ class TraceId : public detail::ByteId<16> {
   constexpr std::uint64_t low() const noexcept { return detail::load_be64(bytes_.data() + 8); }
 
   // A fresh id with all 16 bytes uniformly random (so the W3C Level 2 random flag may be set).
-  static TraceId random() noexcept {
-    auto& rng = detail::thread_rng();
+  static TraceId random() noexcept { return random(detail::thread_rng()); }
+  static TraceId random(detail::Xoshiro256& rng) noexcept {
     return from_u64(rng.next(), rng.next_nonzero());
   }
 };

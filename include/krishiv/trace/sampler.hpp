@@ -184,13 +184,23 @@ class Sampler {
       case Kind::TraceIdRatio:
         break;
     }
-    if (has_parent) {
-      if (auto rv = detail::explicit_randomness(parent->trace_state)) return *rv >= leaf.threshold;
-      // Presuming trace-id randomness for a non-root span (trace/sdk.md, "Presumption of
-      // TraceID randomness") warrants the compatibility warning when the flag does not confirm it.
-      if (!parent->flags.random()) detail::warn_nonrandom_trace_id_once();
+    return ratio_decision(has_parent ? parent : nullptr, trace_id, leaf);
+  }
+
+  // should_sample() for the span-start fast path, given a valid parent or nullptr: Ask when the
+  // decision needs more than the trace id (the parent's explicit randomness, or the
+  // compatibility warning), for the caller to call should_sample() out of line.
+  enum class Quick : std::uint8_t { Drop, Sample, Ask };
+  Quick quick_decision(const SpanContext* parent, const TraceId& trace_id) const noexcept {
+    const Leaf& leaf = by_case_[parent != nullptr ? parent_case(*parent) : kRoot];
+    if (parent != nullptr && leaf.kind == Kind::TraceIdRatio &&
+        (!parent->trace_state.empty() || !parent->flags.random())) [[unlikely]] {
+      return Quick::Ask;
     }
-    return (trace_id.low() & (detail::kMaxThreshold - 1)) >= leaf.threshold;
+    // AlwaysOn's threshold is 0 and AlwaysOff's 2^56, which no 56-bit randomness reaches: one
+    // comparison for every kind, with no branch on it.
+    return (trace_id.low() & (detail::kMaxThreshold - 1)) >= leaf.threshold ? Quick::Sample
+                                                                            : Quick::Drop;
   }
 
   // "AlwaysOnSampler", "AlwaysOffSampler", "TraceIdRatioBased{0.250000}" (six decimals unless
@@ -238,6 +248,18 @@ class Sampler {
   static Case parent_case(const SpanContext& parent) noexcept {
     if (parent.is_remote) return parent.sampled() ? kRemoteSampled : kRemoteNotSampled;
     return parent.sampled() ? kLocalSampled : kLocalNotSampled;
+  }
+
+  // The TraceIdRatioBased decision (trace/sdk.md, "TraceIdRatioBased sampler algorithm").
+  static bool ratio_decision(const SpanContext* parent, const TraceId& trace_id,
+                             const Leaf& leaf) noexcept {
+    if (parent != nullptr) {
+      if (auto rv = detail::explicit_randomness(parent->trace_state)) return *rv >= leaf.threshold;
+      // Presuming trace-id randomness for a non-root span (trace/sdk.md, "Presumption of
+      // TraceID randomness") warrants the compatibility warning when the flag does not confirm it.
+      if (!parent->flags.random()) detail::warn_nonrandom_trace_id_once();
+    }
+    return (trace_id.low() & (detail::kMaxThreshold - 1)) >= leaf.threshold;
   }
 
   static std::string describe(const Leaf& leaf) {

@@ -14,6 +14,8 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <memory>
+#include <new>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -85,18 +87,26 @@ class Span {
  public:
   static constexpr std::size_t kInlineBytes = 128;
 
-  Span() noexcept = default;  // inert
+  // Inert. User-provided so that header_ (an anonymous union member) stays uninitialised: only a
+  // started span reads it, and a span of a disabled level then costs a few stores of zero.
+  Span() noexcept {}
   Span(Span&& o) noexcept { take(o); }
   Span& operator=(Span&& o) noexcept {
     if (this != &o) {
       end();
+      release();
       take(o);
     }
     return *this;
   }
   Span(const Span&) = delete;
   Span& operator=(const Span&) = delete;
-  ~Span() { end(); }
+  // Not end(): a span that dies has nothing to mark, so a non-recording one with no tracestate
+  // costs two tests.
+  ~Span() {
+    if (pipeline_ != nullptr) record();
+    release();
+  }
 
   // Has ids (sampled or not): it can be a parent and be propagated.
   bool is_valid() const noexcept { return valid_; }
@@ -108,8 +118,12 @@ class Span {
     if (!valid_) return {};
     // An unsampled span draws its id only when someone needs it (entering it, propagating it):
     // most never do, and the draw is a third of an unsampled span's cost.
-    if (!header_.span_id.is_valid()) header_.span_id = SpanId::random();
-    return SpanContext{header_.trace_id, header_.span_id, TraceFlags(header_.flags), state_, false};
+    if (!id_drawn_) {
+      header_.span_id = SpanId::random();
+      id_drawn_ = true;
+    }
+    return SpanContext{header_.trace_id, header_.span_id, TraceFlags(trace_flags_),
+                       (live_ & kLiveState) != 0 ? state_ : TraceState(), false};
   }
 
   // Sets (or overwrites, per the OpenTelemetry spec) an attribute. Values: bool, integers,
@@ -202,17 +216,20 @@ class Span {
 
   // ---- for the factories in this header and schema.hpp ----
 
+  // 16 bytes, trivially copyable: passed by value, in two registers.
   struct StartOptions {
-    SpanKind kind = SpanKind::Internal;
     const SpanContext* parent = nullptr;  // explicit parent; else the current span
+    SpanKind kind = SpanKind::Internal;
     bool root = false;
   };
 
   // Starts an inert span in place (factories return one named Span from every path, so the
   // ~300-byte guard is constructed where the caller wants it: no move).
-  void start(const SchemaInfo* schema, std::string_view name,
-             const StartOptions& options) noexcept {
-    begin(schema, name, options);
+  void start(const SchemaInfo* schema, std::string_view name, StartOptions options) noexcept {
+    begin(options);
+    // Inline, so that it merges with the caller's own is_recording() test.
+    if (pipeline_ != nullptr) [[unlikely]]
+      start_recording(schema, name);
   }
 
   // Appends the schema's field values, untagged (the schema knows keys and types), sized
@@ -250,41 +267,100 @@ class Span {
     p->processor->append(*detail::t_fast.buffer, header_, end, body_.data(), body_.size());
   }
 
-  void begin(const SchemaInfo* schema, std::string_view name,
-             const StartOptions& options) noexcept {
+  // The common start, out of line. A span that will not record does only what context(),
+  // entering and propagation need later (trace id, flags, tracestate, a span id to draw lazily).
+  // Everything else leaves by a tail call, so that no call keeps values alive across it (which
+  // would cost saved registers on every path): the first span of a thread or of a new provider
+  // (begin_first), a parent tracestate to share (inherit_state), a sampler that must read that
+  // tracestate (begin_asking), and recording (begin_recording). The schema and name are not
+  // arguments, to leave registers free: start() passes them to a recording span afterwards.
+  // Called on a fresh span only.
+  [[gnu::noinline]] void begin(StartOptions options) noexcept {
     const SpanContext* parent = options.parent;
-    const Context& current = Context::current();
-    if (parent == nullptr && !options.root && current.has_span()) parent = &current.span_context();
+    if (parent == nullptr && !options.root) parent = detail::current_span_context();
     if (parent != nullptr && !parent->is_valid()) parent = nullptr;
 
-    detail::Pipeline* p = detail::active_pipeline();
-    header_.size = 0;
-    header_.kind = static_cast<std::uint8_t>(options.kind);
-    header_.status = detail::kItemsKnown;
-    header_.schema = nullptr;
-    header_.start = 0;
-    header_.span_id = SpanId();
+    detail::Pipeline* p = detail::g_active.load(std::memory_order_acquire);
+    if (p != detail::t_fast.pipeline || !detail::t_rng.seeded) [[unlikely]] {
+      return begin_first(options);
+    }
     std::uint8_t flags;
     if (parent != nullptr) {
       header_.trace_id = parent->trace_id;
+      // W3C Level 2 §3.2.2.5: the random flag is copied when continuing a trace.
+      flags = parent->flags.bits() & TraceFlags::kRandom;
+    } else {
+      header_.trace_id = TraceId::random(detail::t_rng.gen);
+      flags = TraceFlags::kRandom;  // all 16 bytes came from the generator
+    }
+    trace_flags_ = flags;
+    id_drawn_ = false;
+    valid_ = true;
+    if (p != nullptr) {
+      // The parent's id rather than the copy just stored: no store-to-load forwarding.
+      const TraceId& trace_id = parent != nullptr ? parent->trace_id : header_.trace_id;
+      switch (p->sampler.quick_decision(parent, trace_id)) {
+        case Sampler::Quick::Drop:
+          break;
+        case Sampler::Quick::Sample:
+          return begin_recording(p, parent, options.kind);
+        case Sampler::Quick::Ask:
+          return begin_asking(p, parent, options.kind);
+      }
+    }
+    // Shared storage, so only a non-empty state costs a reference count.
+    if (parent != nullptr && !parent->trace_state.empty()) return inherit_state(*parent);
+  }
+
+  // Binds the thread to the active pipeline and seeds its generator, then starts normally.
+  [[gnu::noinline, gnu::cold]] void begin_first(StartOptions options) noexcept {
+    detail::active_pipeline();
+    detail::thread_rng();
+    begin(options);
+  }
+
+  [[gnu::noinline]] void inherit_state(const SpanContext& parent) noexcept {
+    std::construct_at(&state_, parent.trace_state);
+    live_ |= kLiveState;
+  }
+
+  [[gnu::noinline]] void begin_asking(detail::Pipeline* p, const SpanContext* parent,
+                                      SpanKind kind) noexcept {
+    if (p->sampler.should_sample(parent, header_.trace_id)) {
+      begin_recording(p, parent, kind);
+    } else if (parent != nullptr && !parent->trace_state.empty()) {
+      inherit_state(*parent);
+    }
+  }
+
+  // Everything a record needs but the schema, name and start time (start_recording()).
+  [[gnu::noinline]] void begin_recording(detail::Pipeline* p, const SpanContext* parent,
+                                         SpanKind kind) noexcept {
+    if (parent != nullptr && !parent->trace_state.empty()) inherit_state(*parent);
+    // Default-initialised (std::construct_at would zero the inline bytes).
+    ::new (static_cast<void*>(&body_)) detail::SmallBuffer<kInlineBytes>;
+    live_ |= kLiveBody;
+    trace_flags_ |= TraceFlags::kSampled;
+    header_.size = 0;
+    header_.kind = static_cast<std::uint8_t>(kind);
+    header_.flags = trace_flags_;
+    header_.status = detail::kItemsKnown;
+    if (parent != nullptr) {
       header_.parent_span_id = parent->span_id;
       header_.bits = detail::kHasParent | detail::kParentRemoteKnown |
                      (parent->is_remote ? detail::kParentRemote : 0);
-      // W3C Level 2 §3.2.2.5: the random flag is copied when continuing a trace.
-      flags = parent->flags.bits() & TraceFlags::kRandom;
-      state_ = parent->trace_state;
     } else {
-      header_.trace_id = TraceId::random();
       header_.parent_span_id = SpanId();
       header_.bits = 0;
-      flags = TraceFlags::kRandom;  // all 16 bytes came from the generator
     }
-    valid_ = true;
-    const bool sampled = p != nullptr && p->sampler.should_sample(parent, header_.trace_id);
-    header_.flags = flags | (sampled ? TraceFlags::kSampled : 0);
-    if (!sampled) return;
     header_.span_id = SpanId::random();
+    id_drawn_ = true;
+    attribute_count_ = event_count_ = link_count_ = 0;
+    dropped_attributes_ = dropped_events_ = dropped_links_ = 0;
     pipeline_ = p;
+  }
+
+  [[gnu::noinline]] void start_recording(const SchemaInfo* schema, std::string_view name) noexcept {
     header_.schema = schema;
     if (schema == nullptr) {
       body_.push(static_cast<std::uint8_t>(detail::Item::Name));
@@ -381,7 +457,7 @@ class Span {
   // Items known only at the end; false if the body could not be completed (out of memory).
   bool finish_body() noexcept {
     try {
-      if (!state_.empty()) {
+      if ((live_ & kLiveState) != 0 && !state_.empty()) {
         header_.status |= detail::kHasTraceState;
         detail::put_string_item(body_, detail::Item::TraceState, state_.to_string());
       }
@@ -395,35 +471,67 @@ class Span {
     }
   }
 
+  // Into a span with no live parts (constructed, or released).
   void take(Span& o) noexcept {
-    if (o.valid_) header_ = o.header_;
-    state_ = std::move(o.state_);
-    body_ = std::move(o.body_);
+    if (o.valid_) {
+      header_ = o.header_;
+      trace_flags_ = o.trace_flags_;
+      id_drawn_ = o.id_drawn_;
+    }
+    if ((o.live_ & kLiveState) != 0) std::construct_at(&state_, std::move(o.state_));
+    if ((o.live_ & kLiveBody) != 0) std::construct_at(&body_, std::move(o.body_));
+    live_ = o.live_;
+    if (o.pipeline_ != nullptr) {
+      attribute_count_ = o.attribute_count_;
+      event_count_ = o.event_count_;
+      link_count_ = o.link_count_;
+      dropped_attributes_ = o.dropped_attributes_;
+      dropped_events_ = o.dropped_events_;
+      dropped_links_ = o.dropped_links_;
+    }
+    o.release();
     pipeline_ = std::exchange(o.pipeline_, nullptr);
     valid_ = std::exchange(o.valid_, false);
     ended_ = std::exchange(o.ended_, false);
-    attribute_count_ = o.attribute_count_;
-    event_count_ = o.event_count_;
-    link_count_ = o.link_count_;
-    dropped_attributes_ = o.dropped_attributes_;
-    dropped_events_ = o.dropped_events_;
-    dropped_links_ = o.dropped_links_;
   }
 
-  // Set by begin(); not initialised for an inert span (which never reads it), so a span of a
-  // disabled level costs next to nothing.
-  mutable detail::RecordHeader header_;   // mutable: the lazily drawn id of an unsampled span
+  void release() noexcept {
+    if (live_ == 0) [[likely]]
+      return;
+    if ((live_ & kLiveState) != 0) std::destroy_at(&state_);
+    if ((live_ & kLiveBody) != 0) std::destroy_at(&body_);
+    live_ = 0;
+  }
+
+  // What an inert span initialises is the first two words; the rest is written as a span starts
+  // (begin()) and starts recording (begin_recording()).
   detail::Pipeline* pipeline_ = nullptr;  // non-null while recording
   bool valid_ = false;
   bool ended_ = false;
-  std::uint32_t attribute_count_ = 0;
-  std::uint32_t event_count_ = 0;
-  std::uint32_t link_count_ = 0;
-  std::uint32_t dropped_attributes_ = 0;
-  std::uint32_t dropped_events_ = 0;
-  std::uint32_t dropped_links_ = 0;
-  TraceState state_;
-  detail::SmallBuffer<kInlineBytes> body_;
+  std::uint8_t live_ = 0;  // which of state_ and body_ are constructed
+  static constexpr std::uint8_t kLiveState = 1;
+  static constexpr std::uint8_t kLiveBody = 2;
+  std::uint8_t trace_flags_;  // W3C flags (valid spans)
+  mutable bool id_drawn_;     // header_.span_id is set (valid spans)
+  // Constructed only when needed: most unsampled spans have an empty tracestate (a parent's
+  // non-empty one is shared, inherit_state()), and only a recording span has a body.
+  union {
+    TraceState state_;
+  };
+  union {
+    detail::SmallBuffer<kInlineBytes> body_;
+  };
+  union {
+    // mutable: the lazily drawn id of an unsampled span.
+    mutable detail::RecordHeader header_;
+  };
+  // Meaningful only while recording (set by begin_recording()).
+  std::uint32_t attribute_count_;
+  std::uint32_t event_count_;
+  std::uint32_t link_count_;
+  std::uint32_t dropped_attributes_;
+  std::uint32_t dropped_events_;
+  std::uint32_t dropped_links_;
 };
 
 inline SpanScope::SpanScope(const Span& span) {

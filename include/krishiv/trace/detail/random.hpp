@@ -12,11 +12,18 @@ namespace krishiv::trace::detail {
 // xoshiro256++: 4 words of state, sub-nanosecond per draw, statistically strong enough for ids
 // (the W3C "random" flag asks for uniform bits, not cryptographic secrecy).
 class Xoshiro256 {
+  friend void seed_thread_rng() noexcept;
+
  public:
   Xoshiro256() noexcept {
     seed();
     register_fork_handler();
   }
+  // All-zero state: seed() before drawing (a constinit thread-local starts like this).
+  struct unseeded_t {
+    explicit unseeded_t() = default;
+  };
+  constexpr explicit Xoshiro256(unseeded_t) noexcept : s_{} {}
 
   // From the OS (getrandom(2) on Linux). Also after fork(): the child would otherwise draw the
   // same ids as the parent.
@@ -65,15 +72,30 @@ class Xoshiro256 {
   std::uint64_t s_[4];
 };
 
-inline Xoshiro256& thread_rng() noexcept;
+// The calling thread's generator, seeded on first use. Constinit and trivially destructible, so
+// an access is a thread-pointer-relative load with no TLS initialisation guard or call; the span
+// start fast path tests `seeded` itself and reads `gen` directly.
+struct ThreadRng {
+  Xoshiro256 gen{Xoshiro256::unseeded_t{}};
+  bool seeded = false;
+};
+inline thread_local constinit ThreadRng t_rng{};
 
-inline void reseed_after_fork() noexcept {
-  thread_rng().seed();
+[[gnu::noinline, gnu::cold]] inline void seed_thread_rng() noexcept {
+  t_rng.gen.seed();
+  Xoshiro256::register_fork_handler();
+  t_rng.seeded = true;
 }
 
 inline Xoshiro256& thread_rng() noexcept {
-  thread_local Xoshiro256 rng;
-  return rng;
+  if (!t_rng.seeded) [[unlikely]]
+    seed_thread_rng();
+  return t_rng.gen;
+}
+
+inline void reseed_after_fork() noexcept {
+  t_rng.gen.seed();
+  t_rng.seeded = true;
 }
 
 // Once per process: in a forked child only the forking thread survives, and it reseeds.

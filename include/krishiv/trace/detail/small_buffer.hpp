@@ -30,9 +30,11 @@ class SmallBuffer {
   std::size_t size() const noexcept { return size_; }
   void clear() noexcept { size_ = 0; }
 
+  std::size_t capacity() const noexcept { return heap_ ? capacity_ : N; }
+
   // Grows by n bytes and returns where to write them.
   std::uint8_t* extend(std::size_t n) {
-    if (size_ + n > capacity_) grow(size_ + n);
+    if (size_ + n > capacity()) grow(size_ + n);
     std::uint8_t* p = data() + size_;
     size_ += n;
     return p;
@@ -44,7 +46,7 @@ class SmallBuffer {
 
  private:
   void grow(std::size_t need) {
-    std::size_t cap = capacity_ * 2;
+    std::size_t cap = capacity() * 2;
     while (cap < need) cap *= 2;
     auto next = std::make_unique_for_overwrite<std::uint8_t[]>(cap);
     std::memcpy(next.get(), data(), size_);
@@ -53,19 +55,19 @@ class SmallBuffer {
   }
   void steal(SmallBuffer& o) noexcept {
     size_ = o.size_;
-    capacity_ = o.capacity_;
     if (o.heap_) {
       heap_ = std::move(o.heap_);
+      capacity_ = o.capacity_;
     } else {
       std::memcpy(inline_, o.inline_, size_);
     }
     o.size_ = 0;
-    o.capacity_ = N;
   }
 
+  // Construction is two zero words (a span constructs one per span, sampled or not).
   std::unique_ptr<std::uint8_t[]> heap_;
   std::size_t size_ = 0;
-  std::size_t capacity_ = N;
+  std::size_t capacity_;  // of heap_, when there is one
   std::uint8_t inline_[N];
 };
 
