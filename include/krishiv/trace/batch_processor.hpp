@@ -12,9 +12,8 @@
 // pool is empty, spans are dropped and counted, never waited for.
 //
 // The export thread cuts batches out of the chunks without reading them (SpanBatch reads records
-// only when the exporter asks for a span), and under load it naps between drains for a time
-// sized from the rate it sees, instead of being woken by producers: producers pay no system call
-// and the export thread takes little CPU from them.
+// only when the exporter asks for a span): with an exporter that needs only the count, a chunk
+// costs it the same whatever it holds, and producers' cache lines stay theirs.
 //
 // force_flush() also exports what sits in chunks still being filled: a writer never rewrites the
 // committed part of a chunk, and only the export thread recycles chunks, so the export thread can
@@ -35,7 +34,7 @@
 #include <vector>
 
 #if defined(__linux__)
-#include <sys/prctl.h>
+#include <sys/resource.h>
 #endif
 
 #include "krishiv/trace/detail/clock.hpp"
@@ -171,7 +170,7 @@ class ChunkStack {
   std::atomic<Chunk*> head_{nullptr};
 };
 
-struct ThreadBuffer {
+struct alignas(64) ThreadBuffer {  // own cache line: written by its thread only
   std::atomic<Chunk*> current{nullptr};
   std::atomic<std::uint64_t> dropped{0};  // written by the owning thread only
 };
@@ -361,12 +360,13 @@ class BatchProcessor : public std::enable_shared_from_this<BatchProcessor> {
   // Always through the export thread, even when a flush already exported the whole chunk: only
   // that thread may touch Chunk::read, and it may be reading this chunk right now.
   void hand_off(Chunk* c) noexcept {
-    const std::uint32_t spans = c->spans;  // before the push: the export thread owns c after it
     full_.push(c);
     // seq_cst on both sides (here and in run()): either the export thread sees the new pending
     // count before it sleeps, or this thread sees it sleeping. Only then a wake-up is paid for.
-    if (pending_.fetch_add(spans) + spans >= wake_threshold_ && sleeping_.load()) {
-      std::lock_guard lock(mu_);
+    if (pending_.fetch_add(1) + 1 >= wake_threshold_ && sleeping_.load()) {
+      // Through the lock, so the wake-up cannot fall between the sleeper's test and its wait;
+      // notified after it, so the woken thread does not block on the lock again.
+      { std::lock_guard lock(mu_); }
       cv_.notify_one();
     }
   }
@@ -402,36 +402,34 @@ class BatchProcessor : public std::enable_shared_from_this<BatchProcessor> {
   }
 
   void run() {
-#if defined(__linux__)
-    // The naps below are tens of microseconds: without this, the default 50 µs timer slack of a
-    // normal thread would stretch each of them by that much.
-    ::prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL);
-#endif
     SpanBatch batch(resource_, scope_, time_base_);
     using Clock = std::chrono::steady_clock;
     // A zero delay would have this thread flush in a loop, burning a core: 1 ms is the floor.
     const auto delay = std::max(options_.schedule_delay, std::chrono::milliseconds(1));
     auto next_scheduled = Clock::now() + delay;
-    auto last_drain = Clock::now();
     for (;;) {
       std::uint64_t ticket = 0;
       bool shutting_down = false;
+      // While spans keep coming (the last drain found chunks), poll for a few microseconds
+      // before sleeping, as long as this thread has a CPU to itself: producers then pay no wake-up
+      // system call, and chunks come back to the pool without a scheduler delay (tens of
+      // microseconds to milliseconds in a VM whose idle vCPU halts). When this thread is being
+      // preempted, polling takes CPU from the producers: it then sleeps, and is woken when half the
+      // pool waits for it.
+      if (busy_ && Clock::now() >= contended_until_) {
+        const auto until = Clock::now() + kPoll;
+        while (full_.empty() && Clock::now() < until) {
+        }
+        if (contended()) contended_until_ = Clock::now() + kBackOff;
+      }
       {
         std::unique_lock lock(mu_);
         const auto wanted = [&] {
           return requested_ > completed_ || pending_.load() >= wake_threshold_;
         };
-        // Under load (the last drain found chunks) the export thread naps for a time sized to
-        // come back well before the producers fill the pool, so no producer pays a wake-up system
-        // call and the thread leaves the CPU to them in between. Idle, it sleeps until the
-        // schedule delay, or until the producers have handed off a batch's worth.
-        if (busy_ || full_.empty()) {
+        if (full_.empty() || requested_ > completed_) {
           sleeping_.store(true);  // seq_cst: pairs with hand_off's fetch_add and load
-          if (busy_) {
-            cv_.wait_for(lock, nap_, wanted);
-          } else {
-            cv_.wait_until(lock, next_scheduled, wanted);
-          }
+          cv_.wait_until(lock, next_scheduled, wanted);
           sleeping_.store(false, std::memory_order_relaxed);
         }
         ticket = requested_;
@@ -443,8 +441,7 @@ class BatchProcessor : public std::enable_shared_from_this<BatchProcessor> {
       const bool scheduled = now >= next_scheduled;
       if (scheduled) next_scheduled = now + delay;
       time_base_ = SpanClock::instance().time_base();
-      adapt_nap(drain(batch), now - last_drain);
-      last_drain = now;
+      drain(batch);
       if (ticket > completed_snapshot_ || scheduled) {
         flush_live(batch);
         drain(batch);  // chunks handed off while flush_live ran
@@ -468,14 +465,21 @@ class BatchProcessor : public std::enable_shared_from_this<BatchProcessor> {
     }
   }
 
-  // Nap for a quarter of the time the producers would take to fill the whole pool at the rate of
-  // chunks just seen: time enough to absorb a late wake-up, few enough wake-ups to cost little.
-  void adapt_nap(std::size_t chunks, std::chrono::steady_clock::duration since_last) noexcept {
-    if (chunks == 0) return;
-    const auto fill = since_last * static_cast<std::int64_t>(max_chunks_.load()) /
-                      static_cast<std::int64_t>(chunks);
-    nap_ = std::clamp(std::chrono::duration_cast<std::chrono::microseconds>(fill / 4), kMinNap,
-                      kMaxNap);
+  // Whether other threads want this thread's CPU: it was preempted twice within a few
+  // milliseconds (once in a while is a kernel thread or an interrupt, not contention).
+  bool contended() noexcept {
+#if defined(__linux__) && defined(RUSAGE_THREAD)
+    rusage u{};
+    if (::getrusage(RUSAGE_THREAD, &u) != 0) return true;
+    if (u.ru_nivcsw == involuntary_switches_) return false;
+    involuntary_switches_ = u.ru_nivcsw;
+    const auto now = std::chrono::steady_clock::now();
+    const bool again = now - last_preempted_ < kContention;
+    last_preempted_ = now;
+    return again;
+#else
+    return true;  // no way to tell: never poll
+#endif
   }
 
   // Exports every handed-off chunk, oldest first; returns how many there were.
@@ -492,7 +496,7 @@ class BatchProcessor : public std::enable_shared_from_this<BatchProcessor> {
     }
     for (Chunk* c = fifo; c != nullptr; ++chunks) {
       Chunk* next = c->next;
-      pending_.fetch_sub(c->spans, std::memory_order_relaxed);
+      pending_.fetch_sub(1, std::memory_order_relaxed);
       collect(batch, c, c->read, c->used, c->spans - c->read_spans);
       done_.push_back(c);  // recycled once the batch that holds its last records is exported
       c = next;
@@ -581,8 +585,8 @@ class BatchProcessor : public std::enable_shared_from_this<BatchProcessor> {
   std::vector<std::pair<Chunk*, std::uint32_t>> live_;  // export thread only: flush_live's list
   std::atomic<std::size_t> allocated_{0};
   std::atomic<std::size_t> max_chunks_;
-  // Spans handed off and not yet drained: a wake-up heuristic only. Signed: a drain may subtract
-  // a chunk's spans before its producer has added them.
+  // Chunks handed off and not yet drained: a wake-up heuristic only. Signed: a drain may count a
+  // chunk before its producer has.
   std::atomic<std::int64_t> pending_{0};
 
   mutable std::mutex registry_mu_;
@@ -601,15 +605,22 @@ class BatchProcessor : public std::enable_shared_from_this<BatchProcessor> {
 
   std::atomic<bool> shut_down_{false};
   std::atomic<bool> sleeping_{false};
-  std::atomic<bool> abandoned_{false};      // shutdown timed out: count what is left as failed
-  bool busy_ = false;                       // export thread only: the last drain found chunks
-  std::chrono::microseconds nap_{kMaxNap};  // export thread only
-  static constexpr std::chrono::microseconds kMinNap{10};
-  static constexpr std::chrono::microseconds kMaxNap{5000};
-  // Pending spans that wake the export thread: a full batch, or half the queue if larger, so a
-  // producer running flat out pays one wake-up (a system call) per that many spans at most.
+  std::atomic<bool> abandoned_{false};  // shutdown timed out: count what is left as failed
+  // Export thread only.
+  bool busy_ = false;  // the last drain found chunks
+  std::chrono::steady_clock::time_point contended_until_{};
+  long involuntary_switches_ = 0;
+  std::chrono::steady_clock::time_point last_preempted_{};
+  static constexpr auto kContention = std::chrono::milliseconds(20);
+  // No pause instruction in the loop: under a hypervisor with pause-loop exiting, a vCPU that
+  // pauses in a loop is descheduled, which is exactly the latency the polling is meant to avoid.
+  static constexpr auto kPoll = std::chrono::microseconds(50);
+  static constexpr auto kBackOff = std::chrono::milliseconds(100);
+  // Pending chunks that wake the export thread: half the pool, so a producer running flat out
+  // pays one wake-up (a system call) per that many chunks at most, and the other half absorbs
+  // the time the export thread takes to get a CPU.
   const std::int64_t wake_threshold_ = static_cast<std::int64_t>(
-      std::max(options_.max_export_batch_size, options_.max_queue_size / 2));
+      std::max<std::size_t>(1, max_chunks_.load(std::memory_order_relaxed) / 2));
   std::atomic<std::uint64_t> exported_{0};
   std::atomic<std::uint64_t> export_failed_{0};
   std::atomic<std::uint64_t> dropped_after_shutdown_{0};
