@@ -33,10 +33,6 @@
 #include <utility>
 #include <vector>
 
-#if defined(__linux__)
-#include <sys/resource.h>
-#endif
-
 #include "krishiv/trace/detail/clock.hpp"
 #include "krishiv/trace/detail/env.hpp"
 #include "krishiv/trace/exporter.hpp"
@@ -413,15 +409,10 @@ class BatchProcessor : public std::enable_shared_from_this<BatchProcessor> {
       // While spans keep coming (the last drain found chunks), poll for a few microseconds
       // before sleeping, as long as this thread has a CPU to itself: producers then pay no wake-up
       // system call, and chunks come back to the pool without a scheduler delay (tens of
-      // microseconds to milliseconds in a VM whose idle vCPU halts). When this thread is being
-      // preempted, polling takes CPU from the producers: it then sleeps, and is woken when half the
+      // microseconds to milliseconds in a VM whose idle vCPU halts). When the CPU is contended,
+      // polling takes it from the producers: the thread then sleeps, and is woken when half the
       // pool waits for it.
-      if (busy_ && Clock::now() >= contended_until_) {
-        const auto until = Clock::now() + kPoll;
-        while (full_.empty() && Clock::now() < until) {
-        }
-        if (contended()) contended_until_ = Clock::now() + kBackOff;
-      }
+      if (busy_ && Clock::now() >= contended_until_) poll();
       {
         std::unique_lock lock(mu_);
         const auto wanted = [&] {
@@ -465,21 +456,24 @@ class BatchProcessor : public std::enable_shared_from_this<BatchProcessor> {
     }
   }
 
-  // Whether other threads want this thread's CPU: it was preempted twice within a few
-  // milliseconds (once in a while is a kernel thread or an interrupt, not contention).
-  bool contended() noexcept {
-#if defined(__linux__) && defined(RUSAGE_THREAD)
-    rusage u{};
-    if (::getrusage(RUSAGE_THREAD, &u) != 0) return true;
-    if (u.ru_nivcsw == involuntary_switches_) return false;
-    involuntary_switches_ = u.ru_nivcsw;
-    const auto now = std::chrono::steady_clock::now();
-    const bool again = now - last_preempted_ < kContention;
-    last_preempted_ = now;
-    return again;
-#else
-    return true;  // no way to tell: never poll
-#endif
+  // Polls the hand-off stack for up to kPoll. A jump of the clock between two reads means this
+  // thread lost its CPU meanwhile: when that adds up to an eighth of a window, other threads want
+  // the CPU, and polling stops for kBackOff. (An occasional interrupt or kernel thread is not
+  // contention; counting preemptions would say it is.)
+  void poll() noexcept {
+    using Clock = std::chrono::steady_clock;
+    auto now = Clock::now();
+    const auto until = now + kPoll;
+    while (full_.empty() && now < until) {
+      const auto t = Clock::now();
+      if (t - now > kPreempted) lost_ += t - now;
+      now = t;
+    }
+    if (now - window_start_ >= kWindow) {
+      if (lost_ * 8 > now - window_start_) contended_until_ = now + kBackOff;
+      window_start_ = now;
+      lost_ = {};
+    }
   }
 
   // Exports every handed-off chunk, oldest first; returns how many there were.
@@ -609,13 +603,14 @@ class BatchProcessor : public std::enable_shared_from_this<BatchProcessor> {
   // Export thread only.
   bool busy_ = false;  // the last drain found chunks
   std::chrono::steady_clock::time_point contended_until_{};
-  long involuntary_switches_ = 0;
-  std::chrono::steady_clock::time_point last_preempted_{};
-  static constexpr auto kContention = std::chrono::milliseconds(20);
+  std::chrono::steady_clock::time_point window_start_{};
+  std::chrono::steady_clock::duration lost_{};  // CPU time lost while polling, this window
   // No pause instruction in the loop: under a hypervisor with pause-loop exiting, a vCPU that
   // pauses in a loop is descheduled, which is exactly the latency the polling is meant to avoid.
   static constexpr auto kPoll = std::chrono::microseconds(50);
-  static constexpr auto kBackOff = std::chrono::milliseconds(100);
+  static constexpr auto kPreempted = std::chrono::microseconds(10);
+  static constexpr auto kWindow = std::chrono::milliseconds(10);
+  static constexpr auto kBackOff = std::chrono::milliseconds(250);
   // Pending chunks that wake the export thread: half the pool, so a producer running flat out
   // pays one wake-up (a system call) per that many chunks at most, and the other half absorbs
   // the time the export thread takes to get a CPU.
