@@ -6,7 +6,9 @@
 #include <time.h>
 #include <x86intrin.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
@@ -217,6 +219,32 @@ void BM_current_traceparent(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_current_traceparent)->Setup(sampled);
+
+// ---- the machine -------------------------------------------------------------------------------
+
+// How often the machine takes the CPU away from a thread that never blocks, and for how long (a
+// jump between two clock reads). The export thread must get a CPU before the producers fill the
+// pool: at the default queue size that is about 140 µs for one producer running flat out. Longer
+// stalls cost drops whatever the pipeline does; this says how many to expect. With 2 threads both
+// CPUs are busy, as with one producer and a polling export thread.
+void BM_machine_stalls(benchmark::State& state) {
+  using Clock = std::chrono::steady_clock;
+  for (auto _ : state) {
+    double over = 0, max_us = 0;
+    const auto t0 = Clock::now();
+    for (auto last = t0, now = t0; now - t0 < std::chrono::milliseconds(500); last = now) {
+      now = Clock::now();
+      const double us = std::chrono::duration<double, std::micro>(now - last).count();
+      over += us > 140 ? 1 : 0;
+      max_us = std::max(max_us, us);
+    }
+    state.counters["stalls_over_140us_per_s"] =
+        benchmark::Counter(over * 2, benchmark::Counter::kAvgThreads);
+    state.counters["max_stall_us"] = benchmark::Counter(max_us, benchmark::Counter::kAvgThreads);
+  }
+}
+BENCHMARK(BM_machine_stalls)->Iterations(1)->Threads(1)->UseRealTime();
+BENCHMARK(BM_machine_stalls)->Iterations(1)->Threads(2)->UseRealTime();
 
 // ---- memory ---------------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ print(f"machine: {ctx.get('host_name')}, {ctx['num_cpus']} cpus @ {ctx['mhz_per_
       f"load {ctx.get('load_avg')}")
 print(f"{'benchmark':44} {'ns/span':>9} {'x floor':>8}  notes")
 for name, b in med.items():
-    if name.startswith("BM_memory"):
+    if name.startswith(("BM_memory", "BM_machine")):
         continue
     ns = b["cpu_time"]
     notes = []
@@ -35,6 +35,10 @@ for name, b in med.items():
         ns = b["real_time"]
         notes.append(f"{b['threads']} threads: wall ns per span, all threads together")
     print(f"{name:44} {ns:9.2f} {ns / floor:8.2f}  {', '.join(notes)}")
+for name, b in med.items():
+    if name.startswith("BM_machine_stalls"):
+        print(f"{name}: {b['stalls_over_140us_per_s']:.1f} stalls over 140 us per second and "
+              f"thread, longest {b['max_stall_us']:.0f} us")
 mem = [b for b in data["benchmarks"] if b["run_name"].startswith("BM_memory")]
 if mem:
     m = mem[0]

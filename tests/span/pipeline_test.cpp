@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <condition_variable>
+#include <mutex>
 #include <set>
 #include <thread>
 #include <unordered_set>
@@ -270,4 +272,50 @@ TEST_CASE("pipeline: buffer memory stays bounded however many threads come and g
   // 400 threads have lived; the pool grew by at most the 8 that were alive at once (+ main).
   CHECK(r.provider.stats().buffer_bytes <= baseline + 9 * 16 * 1024);
   CHECK(r.sink->size() + r.provider.stats().dropped_queue_full == 400 * 100);
+}
+
+// Chunks go back to the thread that filled them (its cache still holds them). A thread that has
+// stopped producing must not sit on the pool: another thread short of chunks takes them.
+TEST_CASE("pipeline: an idle thread's free chunks serve a busy one") {
+  auto gate = std::make_shared<GateExporter>();
+  kt::TracerProvider provider(
+      {.exporter = kt::TracerExporter::Custom(gate),
+       .sampler = kt::Sampler::always_on(),
+       .batch = kt::BatchOptions{.max_queue_size = 512, .max_export_batch_size = 64}});
+  std::mutex mu;
+  std::condition_variable cv;
+  bool filled = false;
+  bool done = false;
+  std::thread idle([&] {
+    // With the exporter stuck, this thread fills the whole pool (and drops); once the exporter
+    // moves, every chunk comes back to this thread's free list.
+    for (int i = 0; i < 20'000; ++i) auto s = Work::start(1, i);
+    std::unique_lock lock(mu);
+    filled = true;
+    cv.notify_all();
+    cv.wait(lock, [&] { return done; });  // still registered, holding its free chunks
+  });
+  {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return filled; });
+  }
+  REQUIRE(provider.stats().dropped_queue_full > 0);  // the pool was used up
+  gate->open();
+  REQUIRE(provider.force_flush(std::chrono::seconds(30)));
+  const auto dropped_before = provider.stats().dropped_queue_full;
+  for (int i = 0; i < 20'000; ++i) {
+    auto s = Work::start(2, i);
+    if (i % 100 == 0) {
+      s.end();
+      provider.force_flush();  // the queue never holds more than 100 of these
+    }
+  }
+  REQUIRE(provider.force_flush(std::chrono::seconds(30)));
+  CHECK(provider.stats().dropped_queue_full == dropped_before);
+  {
+    std::lock_guard lock(mu);
+    done = true;
+  }
+  cv.notify_all();
+  idle.join();
 }

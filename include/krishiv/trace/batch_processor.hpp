@@ -119,6 +119,8 @@ inline void copy_small(std::uint8_t* dst, const std::uint8_t* src, std::size_t n
   }
 }
 
+struct ThreadBuffer;
+
 struct Chunk {
   Chunk* next = nullptr;
   std::uint32_t capacity = 0;
@@ -127,7 +129,8 @@ struct Chunk {
   std::uint32_t read = 0;        // export thread only: bytes already exported by a flush
   std::uint32_t read_spans = 0;  // export thread only: records in those bytes
   std::atomic<std::uint32_t> committed{0};
-  bool pooled = true;  // oversized one-off chunks are freed, not recycled
+  bool pooled = true;             // oversized one-off chunks are freed, not recycled
+  ThreadBuffer* owner = nullptr;  // the thread that filled it
 
   std::uint8_t* data() noexcept { return reinterpret_cast<std::uint8_t*>(this + 1); }
 
@@ -166,9 +169,13 @@ class ChunkStack {
   std::atomic<Chunk*> head_{nullptr};
 };
 
-struct alignas(64) ThreadBuffer {  // own cache line: written by its thread only
+struct alignas(64) ThreadBuffer {  // own cache lines: no false sharing between producers
   std::atomic<Chunk*> current{nullptr};
   std::atomic<std::uint64_t> dropped{0};  // written by the owning thread only
+  // Chunks this thread filled, back from the export thread: a thread reuses its own chunks, whose
+  // lines are still in its core's cache, instead of pulling another core's.
+  ChunkStack free;
+  std::atomic<bool> retired{false};  // its thread exited (the buffer waits for reuse)
 };
 
 inline constexpr std::uint32_t kChunkBytes = 16 * 1024;
@@ -199,14 +206,14 @@ class BatchProcessor : public std::enable_shared_from_this<BatchProcessor> {
   }
 
   ~BatchProcessor() {
-    for (Chunk* list : {full_.take_all(), free_.take_all()}) {
-      while (list != nullptr) {
-        Chunk* next = list->next;
-        Chunk::destroy(list);
-        list = next;
+    destroy_all(full_.take_all());
+    destroy_all(free_.take_all());
+    for (auto* list : {&threads_, &retired_}) {
+      for (ThreadBuffer* tb : *list) {
+        destroy_all(tb->free.take_all());
+        delete tb;
       }
     }
-    for (ThreadBuffer* tb : threads_) delete tb;
   }
 
   // Starts the export thread; the thread keeps the processor alive until it ends.
@@ -250,8 +257,18 @@ class BatchProcessor : public std::enable_shared_from_this<BatchProcessor> {
   }
 
   ThreadBuffer* register_thread() {
-    auto* tb = new ThreadBuffer;
     std::lock_guard lock(registry_mu_);
+    // The buffer of an exited thread if there is one (with any chunk recycled to it late), so
+    // buffers never outnumber the threads alive at once.
+    ThreadBuffer* tb = nullptr;
+    if (!retired_.empty()) {
+      tb = retired_.back();
+      retired_.pop_back();
+      tb->dropped.store(0, std::memory_order_relaxed);
+      tb->retired.store(false, std::memory_order_relaxed);
+    } else {
+      tb = new ThreadBuffer;
+    }
     threads_.push_back(tb);
     // Its own current chunk, allocated now rather than on its first span (none if an exited
     // thread left one behind: the pool never outgrows the queue plus the live threads).
@@ -271,8 +288,12 @@ class BatchProcessor : public std::enable_shared_from_this<BatchProcessor> {
       max_chunks_.fetch_sub(1, std::memory_order_relaxed);
       // Under the lock: a concurrent flush sees either this thread or its chunk, never neither.
       if (c != nullptr) hand_off(c);
+      // Its free chunks go back to everyone. A chunk the export thread recycles to it after this
+      // waits there for the next thread that takes this buffer, or for a thread that steals it.
+      tb->retired.store(true, std::memory_order_relaxed);
+      push_all(free_, tb->free.take_all());
+      retired_.push_back(tb);
     }
-    delete tb;
   }
 
   // ---- control (any thread) -----------------------------------------------------------------
@@ -313,20 +334,50 @@ class BatchProcessor : public std::enable_shared_from_this<BatchProcessor> {
   Chunk* next_chunk(ThreadBuffer& tb, Chunk* old, std::size_t need) noexcept {
     if (need > kChunkBytes) return oversized(need);
     if (old != nullptr) hand_off(old);
-    Chunk* c = nullptr;
-    if (Chunk* list = free_.take_all(); list != nullptr) {
-      c = list;
-      for (Chunk* rest = list->next; rest != nullptr;) {
-        Chunk* next = rest->next;
-        free_.push(rest);
-        rest = next;
-      }
-      c->next = nullptr;
-    } else {
-      c = try_allocate(kChunkBytes, true);
-    }
+    Chunk* c = take_one(tb.free);
+    if (c == nullptr) c = take_one(free_);
+    if (c == nullptr) c = try_allocate(kChunkBytes, true);
+    if (c == nullptr) c = steal(tb);
+    if (c != nullptr) c->owner = &tb;
     tb.current.store(c, std::memory_order_release);
     return c;
+  }
+
+  // One chunk of a stack; the others go back to it.
+  static Chunk* take_one(ChunkStack& stack) noexcept {
+    Chunk* list = stack.take_all();
+    if (list == nullptr) return nullptr;
+    push_all(stack, list->next);
+    list->next = nullptr;
+    return list;
+  }
+  static void push_all(ChunkStack& stack, Chunk* list) noexcept {
+    while (list != nullptr) {
+      Chunk* next = list->next;
+      stack.push(list);
+      list = next;
+    }
+  }
+  static void destroy_all(Chunk* list) noexcept {
+    while (list != nullptr) {
+      Chunk* next = list->next;
+      Chunk::destroy(list);
+      list = next;
+    }
+  }
+
+  // The pool is used up: a chunk another thread was given back but has not needed yet. Never
+  // waits for the registry lock (a producer must not block): if it is taken, the span is dropped.
+  Chunk* steal(ThreadBuffer& self) noexcept {
+    std::unique_lock lock(registry_mu_, std::try_to_lock);
+    if (!lock.owns_lock()) return nullptr;
+    for (auto* list : {&threads_, &retired_}) {
+      for (ThreadBuffer* tb : *list) {
+        if (tb == &self) continue;
+        if (Chunk* c = take_one(tb->free)) return c;
+      }
+    }
+    return nullptr;
   }
 
   // A span larger than a chunk (thousands of attributes) gets a one-off chunk that is handed off
@@ -374,8 +425,11 @@ class BatchProcessor : public std::enable_shared_from_this<BatchProcessor> {
       return;
     }
     if (read) evict(c->data(), c->used);
+    ThreadBuffer* owner = c->owner;
     c->reset();
-    free_.push(c);
+    // Back to the thread that filled it while it lives (see ThreadBuffer::free).
+    (owner != nullptr && !owner->retired.load(std::memory_order_relaxed) ? owner->free : free_)
+        .push(c);
   }
 
   bool request(Request r, std::chrono::milliseconds timeout) {
@@ -585,6 +639,7 @@ class BatchProcessor : public std::enable_shared_from_this<BatchProcessor> {
 
   mutable std::mutex registry_mu_;
   std::vector<ThreadBuffer*> threads_;
+  std::vector<ThreadBuffer*> retired_;  // buffers of exited threads, for reuse
   std::uint64_t retired_dropped_ = 0;
 
   std::mutex mu_;
