@@ -173,8 +173,9 @@ struct alignas(64) ThreadBuffer {  // own cache lines: no false sharing between 
   std::atomic<Chunk*> current{nullptr};
   std::atomic<std::uint64_t> dropped{0};  // written by the owning thread only
   // Chunks this thread filled, back from the export thread: a thread reuses its own chunks, whose
-  // lines are still in its core's cache, instead of pulling another core's.
-  ChunkStack free;
+  // lines are still in its core's cache, instead of pulling another core's. On a line of its own:
+  // the export thread writes it, and `current` is read by every span.
+  alignas(64) ChunkStack free;
   std::atomic<bool> retired{false};  // its thread exited (the buffer waits for reuse)
 };
 
@@ -544,11 +545,13 @@ class BatchProcessor : public std::enable_shared_from_this<BatchProcessor> {
     }
     for (Chunk* c = fifo; c != nullptr; ++chunks) {
       Chunk* next = c->next;
-      pending_.fetch_sub(1, std::memory_order_relaxed);
       collect(batch, c, c->read, c->used, c->spans - c->read_spans);
       done_.push_back(c);  // recycled once the batch that holds its last records is exported
       c = next;
     }
+    // Once per drain, not per chunk: producers write this line too.
+    if (chunks != 0)
+      pending_.fetch_sub(static_cast<std::int64_t>(chunks), std::memory_order_relaxed);
     if (!batch.empty()) {
       export_batch(batch);
     } else {
@@ -626,16 +629,19 @@ class BatchProcessor : public std::enable_shared_from_this<BatchProcessor> {
   InstrumentationScope scope_;
   TimeBase time_base_;
 
-  ChunkStack full_;
-  ChunkStack free_;
-  std::vector<Chunk*> done_;  // export thread only: drained chunks the current batch points into
-  bool last_batch_read_ = false;                        // export thread only
+  // Lines written by several threads are kept apart from each other and from what every span
+  // reads (shut_down_): a write by one thread must not cost the others a cache miss per span.
+  alignas(64) ChunkStack full_;
+  alignas(64) ChunkStack free_;
+  alignas(64) std::vector<Chunk*> done_;  // export thread only: drained chunks the current batch
+                                          // points into
+  bool last_batch_read_ = false;          // export thread only
   std::vector<std::pair<Chunk*, std::uint32_t>> live_;  // export thread only: flush_live's list
   std::atomic<std::size_t> allocated_{0};
   std::atomic<std::size_t> max_chunks_;
   // Chunks handed off and not yet drained: a wake-up heuristic only. Signed: a drain may count a
   // chunk before its producer has.
-  std::atomic<std::int64_t> pending_{0};
+  alignas(64) std::atomic<std::int64_t> pending_{0};
 
   mutable std::mutex registry_mu_;
   std::vector<ThreadBuffer*> threads_;
@@ -652,8 +658,8 @@ class BatchProcessor : public std::enable_shared_from_this<BatchProcessor> {
   bool stopped_ = false;
   std::chrono::milliseconds flush_timeout_{30000};
 
-  std::atomic<bool> shut_down_{false};
-  std::atomic<bool> sleeping_{false};
+  alignas(64) std::atomic<bool> shut_down_{false};
+  alignas(64) std::atomic<bool> sleeping_{false};
   std::atomic<bool> abandoned_{false};  // shutdown timed out: count what is left as failed
   // Export thread only.
   bool busy_ = false;  // the last drain found chunks
