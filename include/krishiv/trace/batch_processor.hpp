@@ -3,7 +3,7 @@
 //
 //   span end ──memcpy──► thread's current Chunk ──(full)──► hand-off stack ──► export thread
 //                                                                               │ batches of
-//                                     free stack ◄──────── recycled chunks ◄────┘ SpanView
+//                       the thread's free stack ◄──────── recycled chunks ◄────┘ SpanView
 //
 // The hot path takes no lock, makes no system call and allocates nothing in steady state: a
 // record is copied into the calling thread's chunk and published with one release store. Chunks
@@ -487,10 +487,10 @@ class BatchProcessor : public std::enable_shared_from_this<BatchProcessor> {
       const bool scheduled = now >= next_scheduled;
       if (scheduled) next_scheduled = now + delay;
       time_base_ = SpanClock::instance().time_base();
-      drain(batch);
+      busy_ = drain(batch) != 0;
       if (ticket > completed_snapshot_ || scheduled) {
         flush_live(batch);
-        drain(batch);  // chunks handed off while flush_live ran
+        busy_ |= drain(batch) != 0;  // chunks handed off while flush_live ran
         if (ticket > completed_snapshot_) exporter_->force_flush(flush_timeout_);
       }
       if (shutting_down) {
@@ -534,7 +534,6 @@ class BatchProcessor : public std::enable_shared_from_this<BatchProcessor> {
   // Exports every handed-off chunk, oldest first; returns how many there were.
   std::size_t drain(SpanBatch& batch) {
     Chunk* list = full_.take_all();
-    busy_ = list != nullptr;
     std::size_t chunks = 0;
     Chunk* fifo = nullptr;
     while (list != nullptr) {  // the stack is newest-first
