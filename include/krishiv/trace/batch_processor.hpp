@@ -575,9 +575,7 @@ class BatchProcessor : public std::enable_shared_from_this<BatchProcessor> {
     for (const auto& [c, committed] : live_) {
       std::uint32_t spans = 0;
       for (std::uint32_t off = c->read; off < committed; ++spans) {
-        std::uint32_t size;
-        std::memcpy(&size, c->data() + off, sizeof size);
-        off += size;
+        off += record_size(c->data() + off);
       }
       collect(batch, c, c->read, committed, spans);
       c->read = committed;

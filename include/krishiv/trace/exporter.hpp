@@ -7,7 +7,6 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <string>
 #include <vector>
 
@@ -84,9 +83,7 @@ class SpanBatch {
     size_ += count;
   }
   void add_record(const std::uint8_t* record) {
-    std::uint32_t n;
-    std::memcpy(&n, record, sizeof n);
-    add_records(record, record + n, 0, 1);
+    add_records(record, record + detail::record_size(record), 0, 1);
   }
   void clear() noexcept {
     runs_.clear();
@@ -113,9 +110,7 @@ class SpanBatch {
       const std::uint8_t* p = r.begin;
       for (std::size_t i = 0; i < r.skip + r.count && p < r.end; ++i) {
         if (i >= r.skip) records_.push_back(p);
-        std::uint32_t n;
-        std::memcpy(&n, p, sizeof n);
-        p += n;
+        p += detail::record_size(p);
       }
     }
   }

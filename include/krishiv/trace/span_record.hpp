@@ -109,6 +109,13 @@ struct RecordHeader {
 static_assert(sizeof(RecordHeader) == 56);
 static_assert(std::is_trivially_copyable_v<RecordHeader>);
 
+// The size of the record at p (its first field), to step to the next one.
+inline std::uint32_t record_size(const std::uint8_t* p) noexcept {
+  std::uint32_t n;
+  std::memcpy(&n, p, sizeof n);
+  return n;
+}
+
 // ---- writing ----------------------------------------------------------------------------------
 
 // The duration that opens a record's body: ticks from start to end, never negative (the fallback

@@ -61,11 +61,8 @@ class ProtobufWriter {
   // ---- unchecked primitives: the caller has reserved room ----
   void put_byte(std::uint8_t b) noexcept { data_[pos_++] = static_cast<char>(b); }
   void put_varint(std::uint64_t v) noexcept {
-    while (v >= 0x80) {
-      data_[pos_++] = static_cast<char>(v | 0x80);
-      v >>= 7;
-    }
-    data_[pos_++] = static_cast<char>(v);
+    auto* p = reinterpret_cast<std::uint8_t*>(data_ + pos_);
+    pos_ += static_cast<std::size_t>(write_varint(p, v) - p);
   }
   void put_raw(const void* p, std::size_t n) noexcept {
     std::memcpy(data_ + pos_, p, n);
