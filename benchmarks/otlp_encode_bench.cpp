@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "krishiv/trace/detail/record_writer.hpp"
+#include "krishiv/trace/record/writer.hpp"
 #include "krishiv/trace/exporter.hpp"
 #include "krishiv/trace/otlp/encoder.hpp"
 #include "krishiv/trace/resource.hpp"

@@ -48,7 +48,7 @@
 #include <vector>
 
 #include "krishiv/trace.hpp"
-#include "krishiv/trace/detail/proto_reader.hpp"
+#include "krishiv/trace/detail/protobuf_reader.hpp"
 #include "krishiv/trace/exporters/otlp_grpc.hpp"
 
 namespace kt = krishiv::trace;

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "krishiv/trace/w3c.hpp"
+#include "krishiv/trace/propagation/traceparent.hpp"
 
 using namespace krishiv::trace;
 

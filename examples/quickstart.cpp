@@ -1,6 +1,6 @@
 // krishiv-trace in one screen: spans, a schema span, an event, an error, and the stderr printer.
 #include <krishiv/trace.hpp>
-#include <krishiv/trace/exporters/stdout.hpp>
+#include <krishiv/trace/exporters/console.hpp>
 
 #include <cstdint>
 

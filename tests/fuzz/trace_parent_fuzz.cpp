@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "krishiv/trace/w3c.hpp"
+#include "krishiv/trace/propagation/traceparent.hpp"
 
 using krishiv::trace::TraceParent;
 

@@ -14,7 +14,7 @@
 #include <variant>
 #include <vector>
 
-#include "krishiv/trace/detail/proto_reader.hpp"
+#include "krishiv/trace/detail/protobuf_reader.hpp"
 #include "otlp_collector.hpp"
 
 namespace krishiv::trace::test {

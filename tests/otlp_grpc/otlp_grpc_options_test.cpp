@@ -1,8 +1,8 @@
 // OtlpGrpcOptions::from_env() and the endpoint/header rules of
-// krishiv/trace/exporters/otlp_grpc_options.hpp (opentelemetry-specification
+// krishiv/trace/exporters/otlp_grpc/options.hpp (opentelemetry-specification
 // protocol/exporter.md, "Configuration Options").
 
-#include "krishiv/trace/exporters/otlp_grpc_options.hpp"
+#include "krishiv/trace/exporters/otlp_grpc/options.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,11 +1,11 @@
-// krishiv/trace/detail/otlp_grpc_transport.hpp against scripted in-process collectors on
+// krishiv/trace/exporters/otlp_grpc/transport.hpp against scripted in-process collectors on
 // 127.0.0.1: retries and throttling (opentelemetry-proto docs/specification.md "OTLP/gRPC"),
 // partial success, deadlines, cancellation, compression, headers, TLS and mTLS.
 //
 // Time bounds here are hang guards (generous) or lower bounds the spec imposes (a RetryInfo
 // delay is waited out); none measures performance.
 
-#include "krishiv/trace/detail/otlp_grpc_transport.hpp"
+#include "krishiv/trace/exporters/otlp_grpc/transport.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

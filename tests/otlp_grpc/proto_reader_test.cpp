@@ -1,7 +1,7 @@
-// krishiv/trace/detail/proto_reader.hpp: protobuf wire format (protobuf.dev encoding guide),
+// krishiv/trace/detail/protobuf_reader.hpp: protobuf wire format (protobuf.dev encoding guide),
 // with malformed input ending the read cleanly.
 
-#include "krishiv/trace/detail/proto_reader.hpp"
+#include "krishiv/trace/detail/protobuf_reader.hpp"
 
 #include <catch2/catch.hpp>
 

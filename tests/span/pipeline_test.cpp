@@ -1,7 +1,7 @@
 // The recording pipeline seen from the outside: completeness under concurrency, thread exit,
 // flush and shutdown, and drops when the queue is full.
 
-#include "krishiv/trace/batch_processor.hpp"
+#include "krishiv/trace/pipeline/export_worker.hpp"
 
 #include <atomic>
 #include <catch2/catch.hpp>

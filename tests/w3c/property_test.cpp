@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "krishiv/trace/w3c.hpp"
+#include "krishiv/trace/propagation/traceparent.hpp"
 
 using namespace krishiv::trace;
 

@@ -1,7 +1,7 @@
 // traceparent parsing and formatting, extract_span_context / format_traceparent (w3c.hpp).
 // The table follows the W3C test suite (w3c/trace-context test/test.py, test_traceparent_*),
 // plus the parse rules of #versioning-of-traceparent.
-#include "krishiv/trace/w3c.hpp"
+#include "krishiv/trace/propagation/traceparent.hpp"
 
 #include <catch2/catch.hpp>
 #include <string>

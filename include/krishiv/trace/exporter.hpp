@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "krishiv/trace/resource.hpp"
-#include "krishiv/trace/span_record.hpp"
+#include "krishiv/trace/record/format.hpp"
 #include "krishiv/trace/version.hpp"
 
 namespace krishiv::trace {

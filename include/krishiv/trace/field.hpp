@@ -15,7 +15,7 @@
 #include <utility>
 
 #include "krishiv/trace/detail/fixed_string.hpp"
-#include "krishiv/trace/span_record.hpp"
+#include "krishiv/trace/record/format.hpp"
 
 namespace krishiv::trace {
 

@@ -14,9 +14,9 @@
 #include <string>
 #include <utility>
 
-#include "krishiv/trace/batch_processor.hpp"
+#include "krishiv/trace/pipeline/export_worker.hpp"
 #include "krishiv/trace/detail/env.hpp"
-#include "krishiv/trace/detail/pipeline.hpp"
+#include "krishiv/trace/pipeline/front_end.hpp"
 #include "krishiv/trace/exporter.hpp"
 #include "krishiv/trace/exporters/in_memory.hpp"
 #include "krishiv/trace/resource.hpp"
@@ -67,7 +67,7 @@ class TracerExporter {
   // OTLP over gRPC to OTEL_EXPORTER_OTLP_ENDPOINT: the default. Needs
   // <krishiv/trace/exporters/otlp_grpc.hpp> included somewhere in the program.
   static TracerExporter Otlp() { return TracerExporter(Kind::Otlp); }
-  // One line per span on stderr. Needs <krishiv/trace/exporters/stdout.hpp> (fmt).
+  // One line per span on stderr. Needs <krishiv/trace/exporters/console.hpp> (fmt).
   static TracerExporter Stdout() { return TracerExporter(Kind::Stdout); }
   // Spans kept in memory for tests to inspect.
   static TracerExporter InMemory(std::shared_ptr<InMemoryExporter> sink) {
@@ -108,7 +108,7 @@ class TracerExporter {
         if (f.stdout_ != nullptr) return f.stdout_();
         error =
             "TracerExporter::Stdout selected, but the stdout exporter is not built into this "
-            "program (include <krishiv/trace/exporters/stdout.hpp> and link fmt)";
+            "program (include <krishiv/trace/exporters/console.hpp> and link fmt)";
         return nullptr;
       case Kind::InMemory:
       case Kind::Custom:

@@ -18,7 +18,7 @@
 #include <string_view>
 
 // WireType is shared with the reader: one definition, or a TU using both fails to compile.
-#include "krishiv/trace/detail/proto_reader.hpp"
+#include "krishiv/trace/detail/protobuf_reader.hpp"
 #include "krishiv/trace/detail/varint.hpp"
 
 namespace krishiv::trace::detail {

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "krishiv/trace/exporter.hpp"
-#include "krishiv/trace/span_data.hpp"
+#include "krishiv/trace/record/span_data.hpp"
 
 namespace krishiv::trace {
 

@@ -24,7 +24,7 @@
 #include "krishiv/trace/detail/protobuf_writer.hpp"
 #include "krishiv/trace/exporter.hpp"
 #include "krishiv/trace/resource.hpp"
-#include "krishiv/trace/span_record.hpp"
+#include "krishiv/trace/record/format.hpp"
 
 namespace krishiv::trace {
 

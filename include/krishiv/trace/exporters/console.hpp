@@ -38,7 +38,7 @@
 #include "krishiv/trace/ids.hpp"
 #include "krishiv/trace/provider.hpp"
 #include "krishiv/trace/span_kind.hpp"
-#include "krishiv/trace/span_record.hpp"
+#include "krishiv/trace/record/format.hpp"
 #include "krishiv/trace/status.hpp"
 
 namespace krishiv::trace {
@@ -49,7 +49,7 @@ enum class ColorMode {
   Never,
 };
 
-struct StdoutExporterOptions {
+struct ConsoleExporterOptions {
   std::FILE* file = nullptr;  // nullptr: stderr
   ColorMode color = ColorMode::Auto;
 };
@@ -447,15 +447,15 @@ class SpanForest {
 
 }  // namespace detail
 
-class StdoutExporter : public SpanExporter {
+class ConsoleExporter : public SpanExporter {
  public:
-  StdoutExporter() : StdoutExporter(StdoutExporterOptions{}) {}
-  explicit StdoutExporter(StdoutExporterOptions options)
+  ConsoleExporter() : ConsoleExporter(ConsoleExporterOptions{}) {}
+  explicit ConsoleExporter(ConsoleExporterOptions options)
       : file_(options.file != nullptr ? options.file : stderr),
         palette_(detail::Palette::make(detail::should_colorize(file_, options.color))),
         color_(!palette_.reset.empty()) {}
-  explicit StdoutExporter(std::FILE* file, ColorMode color = ColorMode::Auto)
-      : StdoutExporter(StdoutExporterOptions{file, color}) {}
+  explicit ConsoleExporter(std::FILE* file, ColorMode color = ColorMode::Auto)
+      : ConsoleExporter(ConsoleExporterOptions{file, color}) {}
 
   // Decided once, at construction.
   bool colored() const noexcept { return color_; }
@@ -490,7 +490,7 @@ class StdoutExporter : public SpanExporter {
 
 namespace detail {
 inline std::unique_ptr<SpanExporter> make_stdout_exporter() {
-  return std::make_unique<StdoutExporter>();
+  return std::make_unique<ConsoleExporter>();
 }
 // Runs before main in every program that includes this header: the core selects the exporter
 // by name (TracerExporter::Stdout, OTEL_TRACES_EXPORTER=console) without depending on fmt.

@@ -33,11 +33,11 @@
 #include <utility>
 #include <vector>
 
-#include "krishiv/trace/detail/clock.hpp"
+#include "krishiv/trace/clock.hpp"
 #include "krishiv/trace/detail/env.hpp"
 #include "krishiv/trace/exporter.hpp"
 #include "krishiv/trace/resource.hpp"
-#include "krishiv/trace/span_record.hpp"
+#include "krishiv/trace/record/format.hpp"
 
 namespace krishiv::trace {
 

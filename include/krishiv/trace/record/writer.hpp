@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "krishiv/trace/attribute.hpp"
-#include "krishiv/trace/span_record.hpp"
+#include "krishiv/trace/record/format.hpp"
 
 namespace krishiv::trace::detail {
 

@@ -10,7 +10,7 @@
 #include <memory>
 #include <mutex>
 
-#include "krishiv/trace/batch_processor.hpp"
+#include "krishiv/trace/pipeline/export_worker.hpp"
 #include "krishiv/trace/sampler.hpp"
 #include "krishiv/trace/span_limits.hpp"
 

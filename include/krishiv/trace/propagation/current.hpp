@@ -4,7 +4,7 @@
 #include <string>
 
 #include "krishiv/trace/context.hpp"
-#include "krishiv/trace/w3c.hpp"
+#include "krishiv/trace/propagation/traceparent.hpp"
 
 namespace krishiv::trace {
 

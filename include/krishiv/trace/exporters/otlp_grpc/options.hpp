@@ -4,7 +4,7 @@
 // field stays a plain member so code can override it afterwards.
 //
 // This header needs only the standard library; the gRPC transport that consumes it lives in
-// krishiv/trace/detail/otlp_grpc_transport.hpp.
+// krishiv/trace/exporters/otlp_grpc/transport.hpp.
 //
 // Choices the specification leaves open, made here:
 // - Endpoint. `http://host[:port]` is plaintext and `https://host[:port]` is TLS, whatever

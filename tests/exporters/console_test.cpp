@@ -1,7 +1,7 @@
 // The stderr printer (exporters/stdout.hpp): exact output pinned by golden files, colour
 // selection, and the printer behind a real TracerProvider.
 
-#include "krishiv/trace/exporters/stdout.hpp"
+#include "krishiv/trace/exporters/console.hpp"
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -34,7 +34,7 @@ namespace {
 
 std::string print(const kt::SpanBatch& batch, kt::ColorMode color = kt::ColorMode::Never) {
   CapturedFile file;
-  kt::StdoutExporter exporter(file.get(), color);
+  kt::ConsoleExporter exporter(file.get(), color);
   REQUIRE(exporter.export_batch(batch) == kt::ExportResult::Success);
   return file.text();
 }
@@ -343,16 +343,16 @@ TEST_CASE("colour: automatic only on a terminal, honouring NO_COLOR and TERM=dum
   SECTION("not a terminal") {
     ScopedEnv no_color("NO_COLOR", nullptr);
     CapturedFile file;
-    CHECK_FALSE(kt::StdoutExporter(file.get()).colored());
-    CHECK_FALSE(kt::StdoutExporter(file.get(), kt::ColorMode::Never).colored());
-    CHECK(kt::StdoutExporter(file.get(), kt::ColorMode::Always).colored());
-    CHECK(kt::StdoutExporter(
-              kt::StdoutExporterOptions{.file = file.get(), .color = kt::ColorMode::Always})
+    CHECK_FALSE(kt::ConsoleExporter(file.get()).colored());
+    CHECK_FALSE(kt::ConsoleExporter(file.get(), kt::ColorMode::Never).colored());
+    CHECK(kt::ConsoleExporter(file.get(), kt::ColorMode::Always).colored());
+    CHECK(kt::ConsoleExporter(
+              kt::ConsoleExporterOptions{.file = file.get(), .color = kt::ColorMode::Always})
               .colored());
   }
   SECTION("the default file is stderr") {
-    CHECK(kt::StdoutExporter().file() == stderr);
-    CHECK(kt::StdoutExporter(kt::StdoutExporterOptions{}).file() == stderr);
+    CHECK(kt::ConsoleExporter().file() == stderr);
+    CHECK(kt::ConsoleExporter(kt::ConsoleExporterOptions{}).file() == stderr);
   }
   SECTION("a terminal") {
     PseudoTerminal tty;
@@ -362,22 +362,22 @@ TEST_CASE("colour: automatic only on a terminal, honouring NO_COLOR and TERM=dum
     }
     {
       ScopedEnv no_color("NO_COLOR", nullptr);
-      CHECK(kt::StdoutExporter(tty.file()).colored());
-      CHECK_FALSE(kt::StdoutExporter(tty.file(), kt::ColorMode::Never).colored());
+      CHECK(kt::ConsoleExporter(tty.file()).colored());
+      CHECK_FALSE(kt::ConsoleExporter(tty.file(), kt::ColorMode::Never).colored());
     }
     {
       ScopedEnv no_color("NO_COLOR", "");  // no-color.org: an empty value does not count
-      CHECK(kt::StdoutExporter(tty.file()).colored());
+      CHECK(kt::ConsoleExporter(tty.file()).colored());
     }
     {
       ScopedEnv no_color("NO_COLOR", "1");
-      CHECK_FALSE(kt::StdoutExporter(tty.file()).colored());
-      CHECK(kt::StdoutExporter(tty.file(), kt::ColorMode::Always).colored());
+      CHECK_FALSE(kt::ConsoleExporter(tty.file()).colored());
+      CHECK(kt::ConsoleExporter(tty.file(), kt::ColorMode::Always).colored());
     }
     {
       ScopedEnv no_color("NO_COLOR", nullptr);
       ScopedEnv dumb("TERM", "dumb");
-      CHECK_FALSE(kt::StdoutExporter(tty.file()).colored());
+      CHECK_FALSE(kt::ConsoleExporter(tty.file()).colored());
     }
   }
 }
@@ -411,7 +411,7 @@ TEST_CASE("an empty batch writes nothing") {
 
 TEST_CASE("one exporter prints batch after batch, reusing its buffers") {
   CapturedFile file;
-  kt::StdoutExporter exporter(file.get(), kt::ColorMode::Never);
+  kt::ConsoleExporter exporter(file.get(), kt::ColorMode::Never);
   const BatchBuilder tree = small_tree();
   BatchBuilder single;
   single.add({.name = "single", .span = 9, .start = 0, .end = 1});
@@ -426,7 +426,7 @@ TEST_CASE("one exporter prints batch after batch, reusing its buffers") {
 TEST_CASE("a write error is reported as an export failure") {
   std::FILE* read_only = std::fopen("/dev/null", "r");
   REQUIRE(read_only != nullptr);
-  kt::StdoutExporter exporter(read_only, kt::ColorMode::Never);
+  kt::ConsoleExporter exporter(read_only, kt::ColorMode::Never);
   CHECK(exporter.export_batch(small_tree().batch()) == kt::ExportResult::Failure);
   std::fclose(read_only);
 }
@@ -436,7 +436,7 @@ TEST_CASE("including the header makes TracerExporter::Stdout available") {
   std::string error;
   auto exporter = kt::TracerExporter::Stdout().make(error);
   CHECK(error.empty());
-  auto* printer = dynamic_cast<kt::StdoutExporter*>(exporter.get());
+  auto* printer = dynamic_cast<kt::ConsoleExporter*>(exporter.get());
   REQUIRE(printer != nullptr);
   CHECK(printer->file() == stderr);
   ScopedEnv env("OTEL_TRACES_EXPORTER", "console");
@@ -447,7 +447,7 @@ using CheckpointCommit = kt::span_schema<"checkpoint_commit", kt::job_id, kt::ep
 
 TEST_CASE("spans from a TracerProvider print as a tree") {
   CapturedFile file;
-  auto printer = std::make_shared<kt::StdoutExporter>(file.get(), kt::ColorMode::Never);
+  auto printer = std::make_shared<kt::ConsoleExporter>(file.get(), kt::ColorMode::Never);
   kt::TracerProvider provider({.exporter = kt::TracerExporter::Custom(printer)});
   REQUIRE(provider.ok());
   std::string job_span, commit_span, trace;

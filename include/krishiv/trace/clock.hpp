@@ -16,7 +16,7 @@
 #include <cstring>
 #include <mutex>
 
-#include "krishiv/trace/span_record.hpp"
+#include "krishiv/trace/record/format.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <x86intrin.h>

@@ -54,9 +54,9 @@
 #include <vector>
 
 #include "krishiv/trace/detail/env.hpp"
-#include "krishiv/trace/detail/proto_reader.hpp"
+#include "krishiv/trace/detail/protobuf_reader.hpp"
 #include "krishiv/trace/detail/random.hpp"
-#include "krishiv/trace/exporters/otlp_grpc_options.hpp"
+#include "krishiv/trace/exporters/otlp_grpc/options.hpp"
 
 namespace krishiv::trace::detail {
 
