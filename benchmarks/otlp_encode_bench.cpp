@@ -8,9 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "krishiv/trace/record/writer.hpp"
+#include "krishiv/trace/detail/small_buffer.hpp"
 #include "krishiv/trace/exporter.hpp"
 #include "krishiv/trace/otlp/encoder.hpp"
+#include "krishiv/trace/record/writer.hpp"
 #include "krishiv/trace/resource.hpp"
 
 namespace {
@@ -31,7 +32,7 @@ struct Fixture {
   Resource resource = Resource::defaults();
   InstrumentationScope scope;
   detail::TimeBase tb{0, 1'700'000'000'000'000'000, 1.0};
-  std::vector<detail::ByteVector> records;
+  std::vector<std::vector<std::uint8_t>> records;
   SpanBatch batch{resource, scope, tb};
 
   // extra = dynamic attributes, an event and an error status on top of the schema fields.
@@ -47,7 +48,7 @@ struct Fixture {
       h.bits = detail::kHasParent | detail::kParentRemoteKnown;
       h.start = static_cast<std::int64_t>(1000 * i);
       h.schema = &kSchema;
-      detail::ByteVector body;
+      detail::SmallBuffer<256> body;
       detail::put_str(body, "job-2024-06-01-etl");
       detail::put_int(body, static_cast<std::int64_t>(i % 64));
       detail::put_int(body, std::int64_t{7});
@@ -56,12 +57,15 @@ struct Fixture {
         h.status = static_cast<std::uint8_t>(StatusCode::Error);
         detail::put_attribute(body, "rows", static_cast<std::int64_t>(i * 1000));
         detail::put_attribute(body, "spilled", i % 2 == 0);
-        detail::begin_event(body, h.start + 100, "spill", 1, 0);
+        detail::begin_event(body, h.bits, h.start + 100, "spill", 1, 0);
         detail::put_key(body, "bytes");
         detail::put_natural(body, 1 << 20);
-        detail::put_string_item(body, detail::Item::StatusMessage, "out of memory");
+        detail::put_status_message(body, h.bits, "out of memory");
       }
-      detail::append_record(records[i], h, h.start + 12345, body.data(), body.size());
+      const std::uint64_t ticks = 12345;
+      records[i].resize(detail::framed_size(ticks, body.size()));
+      detail::frame_record(records[i].data(), h, ticks, records[i].size(), body.data(),
+                           body.size());
     }
     for (const auto& r : records) batch.add_record(r.data());
   }

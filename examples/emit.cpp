@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
   // counters can be read after shutdown.
   kt::TracerExporter exporter = kt::TracerExporter::from_env();
   std::shared_ptr<kt::OtlpGrpcExporter> otlp;
-  if (exporter.kind() == kt::TracerExporter::Kind::Otlp) {
+  if (exporter.name() == "otlp") {
     otlp = std::make_shared<kt::OtlpGrpcExporter>();
     exporter = kt::TracerExporter::Custom(otlp);
   }

@@ -1,26 +1,32 @@
 #pragma once
-// krishiv-trace: the standard-library-only core. Exporters that need fmt or grpc++ are opt-in
-// headers under krishiv/trace/exporters/.
+// krishiv-trace: the standard-library-only core, in data-path order (docs/architecture.md).
+// Exporters are opt-in headers under krishiv/trace/exporters/: in_memory.hpp (standard library),
+// console.hpp (fmt), otlp_grpc.hpp (grpc++).
+
+#include "krishiv/trace/version.hpp"
 
 #include "krishiv/trace/attribute.hpp"
-#include "krishiv/trace/pipeline/export_worker.hpp"
-#include "krishiv/trace/context.hpp"
-#include "krishiv/trace/propagation/current.hpp"
-#include "krishiv/trace/exporter.hpp"
-#include "krishiv/trace/exporters/in_memory.hpp"
 #include "krishiv/trace/field.hpp"
 #include "krishiv/trace/ids.hpp"
-#include "krishiv/trace/provider.hpp"
-#include "krishiv/trace/resource.hpp"
-#include "krishiv/trace/sampler.hpp"
-#include "krishiv/trace/schema.hpp"
-#include "krishiv/trace/span.hpp"
 #include "krishiv/trace/span_context.hpp"
-#include "krishiv/trace/record/span_data.hpp"
 #include "krishiv/trace/span_kind.hpp"
-#include "krishiv/trace/span_limits.hpp"
-#include "krishiv/trace/record/format.hpp"
 #include "krishiv/trace/status.hpp"
 #include "krishiv/trace/trace_state.hpp"
-#include "krishiv/trace/version.hpp"
+
+#include "krishiv/trace/context.hpp"
+#include "krishiv/trace/propagation/current.hpp"
 #include "krishiv/trace/propagation/traceparent.hpp"
+
+#include "krishiv/trace/record/span_data.hpp"
+#include "krishiv/trace/record/view.hpp"
+
+#include "krishiv/trace/sampler.hpp"
+#include "krishiv/trace/span_limits.hpp"
+
+#include "krishiv/trace/level.hpp"
+#include "krishiv/trace/schema.hpp"
+#include "krishiv/trace/span.hpp"
+
+#include "krishiv/trace/exporter.hpp"
+#include "krishiv/trace/provider.hpp"
+#include "krishiv/trace/resource.hpp"

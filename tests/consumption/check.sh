@@ -8,6 +8,7 @@ rm -rf "$work"
 mkdir -p "$work"
 cat >"$work/main.cpp" <<'CPP'
 #include <krishiv/trace.hpp>
+#include <krishiv/trace/exporters/in_memory.hpp>
 #include <cstdio>
 namespace kt = krishiv::trace;
 int main() {

@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 #include <krishiv/trace.hpp>
+#include <krishiv/trace/exporters/in_memory.hpp>
 
 #include <algorithm>
 #include <atomic>

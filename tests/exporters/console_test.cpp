@@ -19,7 +19,7 @@
 
 #include "golden.hpp"
 #include "krishiv/trace.hpp"
-#include "span_records.hpp"
+#include "records.hpp"
 
 namespace kt = krishiv::trace;
 using kt::test::BatchBuilder;
@@ -111,17 +111,17 @@ BatchBuilder small_tree() {
          .start = 3 * kMs,
          .end = 3 * kMs + 400 * kUs,
          .status = kt::StatusCode::Error},
-        [](d::ByteVector& body) {
+        [](krishiv::trace::test::Body& body) {
           d::put_attribute(body, "epoch", 42);
-          d::begin_event(body, 3 * kMs + 200 * kUs, "retry", 1, 0);
+          d::begin_event(body, body.bits, 3 * kMs + 200 * kUs, "retry", 1, 0);
           d::put_key(body, "attempt");
           d::put_natural(body, 2);
-          d::put_string_item(body, d::Item::StatusMessage, "disk full");
+          d::put_status_message(body, body.bits, "disk full");
         });
   b.add({.name = "checkpoint_commit", .span = 2, .parent = 1, .start = 2 * kMs, .end = 5 * kMs},
-        [](d::ByteVector& body) { d::put_attribute(body, "epoch", 42); });
+        [](krishiv::trace::test::Body& body) { d::put_attribute(body, "epoch", 42); });
   b.add({.name = "run_job", .span = 1, .start = 0, .end = 12 * kMs, .status = kt::StatusCode::Ok},
-        [](d::ByteVector& body) { d::put_attribute(body, "job_id", "j-7"); });
+        [](krishiv::trace::test::Body& body) { d::put_attribute(body, "job_id", "j-7"); });
   return b;
 }
 
@@ -133,7 +133,7 @@ TEST_CASE("spans print as a tree: children under their parent, siblings by start
   b.add({.name = "write_manifest", .span = 5, .parent = 4, .start = 4 * kMs, .end = 4500 * kUs});
   b.add({.name = "checkpoint_commit", .span = 4, .parent = 3, .start = 3 * kMs, .end = 8 * kMs});
   b.add({.name = "scan_partition", .span = 6, .parent = 3, .start = 2500 * kUs, .end = 2900 * kUs},
-        [](d::ByteVector& body) { d::put_attribute(body, "partition", 3); });
+        [](krishiv::trace::test::Body& body) { d::put_attribute(body, "partition", 3); });
   b.add({.name = "plan", .span = 2, .parent = 1, .start = 100 * kUs, .end = 1500 * kUs});
   // A child whose parent is elsewhere (another batch, another process): it starts a tree and
   // names its parent.
@@ -148,7 +148,7 @@ TEST_CASE("spans print as a tree: children under their parent, siblings by start
   // A second root, of another trace, starting between the first root's children.
   b.add({.name = "compact", .trace = 2, .span = 7, .start = 1 * kMs, .end = 1 * kMs + 250 * kUs});
   b.add({.name = "run_job", .span = 1, .start = 0, .end = 1 * kS + 250 * kMs},
-        [](d::ByteVector& body) { d::put_attribute(body, "job_id", "j-7"); });
+        [](krishiv::trace::test::Body& body) { d::put_attribute(body, "job_id", "j-7"); });
   check_golden("tree", print(b.batch()));
 }
 
@@ -193,8 +193,8 @@ TEST_CASE("a deep chain of spans prints without recursion") {
 TEST_CASE("status, kind, links and dropped counts") {
   BatchBuilder b;
   b.add({.name = "failed", .span = 1, .start = 0, .end = 1 * kMs, .status = kt::StatusCode::Error},
-        [](d::ByteVector& body) {
-          d::put_string_item(body, d::Item::StatusMessage, "boom: connection reset");
+        [](krishiv::trace::test::Body& body) {
+          d::put_status_message(body, body.bits, "boom: connection reset");
         });
   b.add({.name = "failed_quietly",
          .span = 2,
@@ -208,14 +208,14 @@ TEST_CASE("status, kind, links and dropped counts") {
          .end = 1 * kMs,
          .kind = kt::SpanKind::Client,
          .status = kt::StatusCode::Error},
-        [](d::ByteVector& body) {
+        [](krishiv::trace::test::Body& body) {
           d::put_attribute(body, "http.response.status_code", 503);
-          d::begin_link(body, kt::test::trace_id(9), kt::test::span_id(9), kt::TraceFlags(1), true,
-                        "", 0, 0);
-          d::begin_link(body, kt::test::trace_id(9), kt::test::span_id(10), kt::TraceFlags(1),
-                        false, "", 0, 0);
-          d::put_string_item(body, d::Item::StatusMessage, "Service Unavailable");
-          d::put_dropped(body, 3, 1, 0);
+          d::begin_link(body, body.bits, kt::test::trace_id(9), kt::test::span_id(9),
+                        kt::TraceFlags(1), true, "", 0, 0);
+          d::begin_link(body, body.bits, kt::test::trace_id(9), kt::test::span_id(10),
+                        kt::TraceFlags(1), false, "", 0, 0);
+          d::put_status_message(body, body.bits, "Service Unavailable");
+          d::put_dropped(body, body.bits, 3, 1, 0);
         });
   for (auto [kind, n] : {std::pair{kt::SpanKind::Server, 5}, std::pair{kt::SpanKind::Producer, 6},
                          std::pair{kt::SpanKind::Consumer, 7}}) {
@@ -231,29 +231,30 @@ TEST_CASE("status, kind, links and dropped counts") {
 TEST_CASE("events print under their span, timed from its start") {
   BatchBuilder b;
   b.add({.name = "load", .span = 2, .parent = 1, .start = 1 * kMs, .end = 3 * kMs},
-        [](d::ByteVector& body) {
-          d::begin_event(body, 1 * kMs, "opened", 0, 0);
-          d::begin_event(body, 1 * kMs + 250, "first_row", 2, 0);
+        [](krishiv::trace::test::Body& body) {
+          d::begin_event(body, body.bits, 1 * kMs, "opened", 0, 0);
+          d::begin_event(body, body.bits, 1 * kMs + 250, "first_row", 2, 0);
           d::put_key(body, "row");
           d::put_natural(body, 0);
           d::put_key(body, "table");
           d::put_natural(body, "orders");
-          d::begin_event(body, 2 * kMs + 1500, "", 0, 0);  // nameless
-          d::begin_event(body, 3 * kMs, "closed", 1, 4);   // attributes over the limit
+          d::begin_event(body, body.bits, 2 * kMs + 1500, "", 0, 0);  // nameless
+          d::begin_event(body, body.bits, 3 * kMs, "closed", 1, 4);   // attributes over the limit
           d::put_key(body, "rows");
           d::put_natural(body, 1'000'000);
         });
-  b.add({.name = "job", .span = 1, .start = 0, .end = 5 * kS}, [](d::ByteVector& body) {
-    d::begin_event(body, 2 * kS + 500 * kMs, "halfway", 0, 0);
-    // Clocks can step: an event before its span's start must still print sensibly.
-    d::begin_event(body, -50 * kUs, "early", 0, 0);
-  });
+  b.add({.name = "job", .span = 1, .start = 0, .end = 5 * kS},
+        [](krishiv::trace::test::Body& body) {
+          d::begin_event(body, body.bits, 2 * kS + 500 * kMs, "halfway", 0, 0);
+          // Clocks can step: an event before its span's start must still print sensibly.
+          d::begin_event(body, body.bits, -50 * kUs, "early", 0, 0);
+        });
   check_golden("events", print(b.batch()));
 }
 
 TEST_CASE("every value type, arrays and key-value lists included") {
   BatchBuilder b;
-  b.add({.name = "values", .span = 1, .start = 0, .end = 42}, [](d::ByteVector& body) {
+  b.add({.name = "values", .span = 1, .start = 0, .end = 42}, [](krishiv::trace::test::Body& body) {
     d::put_attribute(body, "yes", true);
     d::put_attribute(body, "no", false);
     d::put_attribute(body, "int", -7);
@@ -267,7 +268,7 @@ TEST_CASE("every value type, arrays and key-value lists included") {
     d::put_attribute(body, "string.empty", std::string_view{});
     body.push(static_cast<std::uint8_t>(d::Item::Attribute));
     d::put_key(body, "bytes");
-    d::put_tagged_bytes(body, std::string_view("\x00\xff\x80 ", 4));
+    krishiv::trace::test::put_bytes_value(body, std::string_view("\x00\xff\x80 ", 4));
     // Overwritten attributes are not shown.
     body.push(static_cast<std::uint8_t>(d::Item::DeadAttribute));
     d::put_key(body, "dead");
@@ -284,11 +285,11 @@ TEST_CASE("every value type, arrays and key-value lists included") {
     d::begin_array(body, 2);
     d::put_natural(body, 1);
     d::put_natural(body, 2);
-    d::begin_kvlist(body, 2);
+    krishiv::trace::test::begin_kvlist(body, 2);
     d::put_key(body, "k");
     d::put_natural(body, "v");
     d::put_key(body, "n");
-    d::begin_kvlist(body, 0);
+    krishiv::trace::test::begin_kvlist(body, 0);
   });
   check_golden("values", print(b.batch()));
 }
@@ -300,7 +301,7 @@ TEST_CASE("control characters and malformed UTF-8 are escaped; other UTF-8 passe
          .start = 0,
          .end = 1,
          .status = kt::StatusCode::Error},
-        [](d::ByteVector& body) {
+        [](krishiv::trace::test::Body& body) {
           d::put_attribute(body, "quote", "say \"hi\"");
           d::put_attribute(body, "backslash", "C:\\tmp");
           d::put_attribute(body, "whitespace", "a\tb\r\nc");
@@ -317,8 +318,8 @@ TEST_CASE("control characters and malformed UTF-8 are escaped; other UTF-8 passe
           d::put_attribute(body, "utf8", "h\xc3\xa9llo \xe2\x9c\x93 \xf0\x9f\x98\x80 \xc2\xa0nbsp");
           d::put_attribute(body, "key\nwith newline", 1);
           d::put_attribute(body, "in.array", std::vector<std::string>{"\n", "\x1b"});
-          d::begin_event(body, 1, "event\r\n", 0, 0);
-          d::put_string_item(body, d::Item::StatusMessage, "line one\nline two");
+          d::begin_event(body, body.bits, 1, "event\r\n", 0, 0);
+          d::put_status_message(body, body.bits, "line one\nline two");
         });
   const std::string out = print(b.batch());
   check_golden("escaping", out);
@@ -432,7 +433,7 @@ TEST_CASE("a write error is reported as an export failure") {
 }
 
 TEST_CASE("including the header makes TracerExporter::Stdout available") {
-  REQUIRE(d::exporter_factories().stdout_ != nullptr);
+  REQUIRE(kt::find_exporter("console") != nullptr);
   std::string error;
   auto exporter = kt::TracerExporter::Stdout().make(error);
   CHECK(error.empty());
@@ -440,7 +441,7 @@ TEST_CASE("including the header makes TracerExporter::Stdout available") {
   REQUIRE(printer != nullptr);
   CHECK(printer->file() == stderr);
   ScopedEnv env("OTEL_TRACES_EXPORTER", "console");
-  CHECK(kt::TracerExporter::from_env().kind() == kt::TracerExporter::Kind::Stdout);
+  CHECK(kt::TracerExporter::from_env().name() == "console");
 }
 
 using CheckpointCommit = kt::span_schema<"checkpoint_commit", kt::job_id, kt::epoch>;

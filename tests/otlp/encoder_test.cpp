@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "krishiv/trace/detail/protobuf_writer.hpp"
-#include "sample_spans.hpp"
+#include "records.hpp"
 
 using namespace otlp_test;
 using krishiv::trace::detail::ProtobufSizer;
@@ -34,7 +34,7 @@ std::string hex(std::string_view bytes) {
 // The AnyValue encoding of one tagged record value.
 template <typename Put>
 std::string any_value_bytes(Put&& put) {
-  ByteVector b;
+  Body b;
   put(b);
   const ValueView v(static_cast<ValueType>(b.bytes[0]), b.data() + 1);
   std::string out;
@@ -56,7 +56,7 @@ struct OneSpan {
   SpanBatch batch{resource, scope, tb};
   std::string request;
 
-  std::string span_hex(const RecordHeader& h, const ByteVector& body) {
+  std::string span_hex(const RecordHeader& h, const Body& body) {
     batch.clear();
     batch.add_record(records.add(h, body));
     OtlpEncoder{}.encode(batch, request);
@@ -149,10 +149,11 @@ TEST_CASE("a set oneof member is written even when it holds the default", "[otlp
   CHECK(any_value_bytes([](auto& b) { detail::put_natural(b, std::string_view{}); }) == "0A 00");
   CHECK(any_value_bytes([](auto& b) { detail::put_natural(b, 0.0); }) ==
         "21 00 00 00 00 00 00 00 00");
-  CHECK(any_value_bytes([](auto& b) { detail::put_tagged_bytes(b, std::string_view{}); }) ==
-        "3A 00");
+  CHECK(any_value_bytes([](auto& b) {
+          krishiv::trace::test::put_bytes_value(b, std::string_view{});
+        }) == "3A 00");
   CHECK(any_value_bytes([](auto& b) { detail::begin_array(b, 0); }) == "2A 00");
-  CHECK(any_value_bytes([](auto& b) { detail::begin_kvlist(b, 0); }) == "32 00");
+  CHECK(any_value_bytes([](auto& b) { krishiv::trace::test::begin_kvlist(b, 0); }) == "32 00");
 }
 
 TEST_CASE("AnyValue kinds", "[otlp][anyvalue]") {
@@ -166,7 +167,7 @@ TEST_CASE("AnyValue kinds", "[otlp][anyvalue]") {
         "21 00 00 00 00 00 00 F0 3F");
   CHECK(any_value_bytes([](auto& b) { detail::put_natural(b, "hi"); }) == "0A 02 68 69");
   CHECK(any_value_bytes([](auto& b) {
-          detail::put_tagged_bytes(b, std::string_view("\x00\xFF", 2));
+          krishiv::trace::test::put_bytes_value(b, std::string_view("\x00\xFF", 2));
         }) == "3A 02 00 FF");
   // ArrayValue{values=[AnyValue{int 1}, AnyValue{string "a"}]}
   CHECK(any_value_bytes([](auto& b) {
@@ -176,7 +177,7 @@ TEST_CASE("AnyValue kinds", "[otlp][anyvalue]") {
         }) == "2A 09 0A 02 18 01 0A 03 0A 01 61");
   // KeyValueList{values=[KeyValue{key "k", value {bool true}}]}
   CHECK(any_value_bytes([](auto& b) {
-          detail::begin_kvlist(b, 1);
+          krishiv::trace::test::begin_kvlist(b, 1);
           detail::put_key(b, "k");
           detail::put_natural(b, true);
         }) == "32 09 0A 07 0A 01 6B 12 02 10 01");
@@ -188,8 +189,8 @@ TEST_CASE("a minimal root span, the whole request", "[otlp][span]") {
   const detail::TimeBase tb{0, 0, 1.0};
   Records records;
   SpanBatch batch(resource, scope, tb);
-  ByteVector body;
-  detail::put_string_item(body, Item::Name, "n");
+  Body body;
+  detail::put_name(body, "n");
   batch.add_record(records.add(small_header(0x00), body));
 
   std::string out;
@@ -236,7 +237,7 @@ TEST_CASE("Status", "[otlp][span]") {
   OneSpan t;
   const std::string kHead = kIds + " 30 01 " + kTimes;
   RecordHeader h = small_header(0x00);
-  ByteVector body;
+  Body body;
   SECTION("unset without a message: omitted") {
     CHECK(t.span_hex(h, body) == kHead);
   }
@@ -246,11 +247,11 @@ TEST_CASE("Status", "[otlp][span]") {
   }
   SECTION("error with a message") {
     h.status = static_cast<std::uint8_t>(StatusCode::Error);
-    detail::put_string_item(body, Item::StatusMessage, "boom");
+    detail::put_status_message(body, body.bits, "boom");
     CHECK(t.span_hex(h, body) == kHead + " 7A 08 12 04 62 6F 6F 6D 18 02");
   }
   SECTION("unset with a message: the message alone") {
-    detail::put_string_item(body, Item::StatusMessage, "x");
+    detail::put_status_message(body, body.bits, "x");
     CHECK(t.span_hex(h, body) == kHead + " 7A 03 12 01 78");
   }
 }
@@ -259,9 +260,9 @@ TEST_CASE("kinds, trace_state, dropped counts", "[otlp][span]") {
   OneSpan t;
   RecordHeader h = small_header(0x00);
   h.kind = static_cast<std::uint8_t>(SpanKind::Consumer);
-  ByteVector body;
-  detail::put_string_item(body, Item::TraceState, "a=b");
-  detail::put_dropped(body, 1, 0, 300);
+  Body body;
+  detail::put_trace_state(body, body.bits, "a=b");
+  detail::put_dropped(body, body.bits, 1, 0, 300);
   CHECK(t.span_hex(h, body) == kIds + " 1A 03 61 3D 62 30 05 " + kTimes + " 50 01 70 AC 02");
 }
 
@@ -269,15 +270,15 @@ TEST_CASE("attributes, events and links", "[otlp][span]") {
   OneSpan t;
   RecordHeader h = small_header(0x00);
   h.kind = 0;  // unspecified: omitted
-  ByteVector body;
+  Body body;
   detail::put_attribute(body, "a", 1);
-  detail::begin_event(body, 7, "e", 1, 2);
+  detail::begin_event(body, body.bits, 7, "e", 1, 2);
   detail::put_key(body, "b");
   detail::put_natural(body, false);
-  detail::begin_link(body, TraceId::from_u64(0, 1), SpanId::from_u64(2), TraceFlags(0x01), true,
-                     "k=v", 0, 3);
-  detail::begin_link(body, TraceId::from_u64(0, 1), SpanId::from_u64(3), TraceFlags(0x00), false,
-                     "", 0, 0);
+  detail::begin_link(body, body.bits, TraceId::from_u64(0, 1), SpanId::from_u64(2),
+                     TraceFlags(0x01), true, "k=v", 0, 3);
+  detail::begin_link(body, body.bits, TraceId::from_u64(0, 1), SpanId::from_u64(3),
+                     TraceFlags(0x00), false, "", 0, 0);
   CHECK(t.span_hex(h, body) == kIds + " " + kTimes +
                                    // attributes {key "a", value {int 1}}
                                    " 4A 07 0A 01 61 12 02 18 01"

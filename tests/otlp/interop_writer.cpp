@@ -14,7 +14,7 @@
 #include <variant>
 
 #include "krishiv/trace/otlp/encoder.hpp"
-#include "sample_spans.hpp"
+#include "records.hpp"
 
 using nlohmann::json;
 using namespace otlp_test;

@@ -9,7 +9,7 @@
 
 #include "krishiv/trace/otlp/encoder.hpp"
 #include "otlp_test.pb.h"
-#include "sample_spans.hpp"
+#include "records.hpp"
 
 namespace pb = krishiv::otlp_test;
 using namespace otlp_test;

@@ -112,7 +112,7 @@ TEST_CASE("spans made with the span API arrive at the collector with ids, fields
   OtlpEnv env;
   env.set("OTEL_EXPORTER_OTLP_ENDPOINT", collector.http());
   // The registered default, as `TracerProvider provider;` would pick it.
-  REQUIRE(kt::detail::exporter_factories().otlp != nullptr);
+  REQUIRE(kt::find_exporter("otlp") != nullptr);
   kt::TracerProvider provider({.exporter = kt::TracerExporter::Otlp(),
                                .sampler = kt::Sampler::always_on(),
                                .resource_attributes = {{"service.name", std::string("e2e-svc")}},

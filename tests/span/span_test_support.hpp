@@ -2,6 +2,7 @@
 // A provider feeding an in-memory sink, for one test case.
 
 #include <krishiv/trace.hpp>
+#include <krishiv/trace/exporters/in_memory.hpp>
 
 #include <memory>
 

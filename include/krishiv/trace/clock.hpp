@@ -2,10 +2,10 @@
 // Span timestamps: the cheapest correct clock, converted to unix ns off the hot path.
 //
 // Where the kernel itself trusts the TSC (its clocksource is "tsc": invariant, synchronized
-// across cores), spans read it directly: in benchmarks/span_bench two TSC reads plus an id and a
-// store take 19 ns, the same with two clock_gettime calls 50 ns. Elsewhere ticks are
+// across cores), spans read it directly: a TSC read costs a fraction of a clock_gettime call
+// (benchmarks/span_bench measures both as BM_floor_tsc and BM_floor). Elsewhere ticks are
 // CLOCK_REALTIME nanoseconds and conversion is the identity. KRISHIV_TRACE_CLOCK=realtime forces
-// the fallback.
+// the fallback. Records keep raw ticks; the export side converts them with a TimeBase.
 
 #include <time.h>
 
@@ -16,8 +16,6 @@
 #include <cstring>
 #include <mutex>
 
-#include "krishiv/trace/record/format.hpp"
-
 #if defined(__x86_64__) || defined(__i386__)
 #include <x86intrin.h>
 #define KRISHIV_TRACE_HAS_TSC 1
@@ -26,6 +24,19 @@
 #endif
 
 namespace krishiv::trace::detail {
+
+// Converts clock ticks to unix nanoseconds: unix = unix0 + (ticks - tick0) * ns_per_tick.
+struct TimeBase {
+  std::int64_t tick0 = 0;
+  std::int64_t unix0 = 0;
+  double ns_per_tick = 1.0;
+
+  std::uint64_t to_unix_ns(std::int64_t ticks) const noexcept {
+    const double delta = static_cast<double>(ticks - tick0) * ns_per_tick;
+    const std::int64_t ns = unix0 + static_cast<std::int64_t>(delta);
+    return ns < 0 ? 0 : static_cast<std::uint64_t>(ns);
+  }
+};
 
 inline std::int64_t realtime_ns() noexcept {
   timespec ts;

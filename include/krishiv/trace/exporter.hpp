@@ -7,11 +7,15 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
+#include "krishiv/trace/record/view.hpp"
 #include "krishiv/trace/resource.hpp"
-#include "krishiv/trace/record/format.hpp"
 #include "krishiv/trace/version.hpp"
 
 namespace krishiv::trace {
@@ -138,5 +142,61 @@ class SpanExporter {
   // network must return promptly.
   virtual void cancel() noexcept {}
 };
+
+// ---- the registry: exporters selectable by name ----------------------------------------------
+//
+// OTEL_TRACES_EXPORTER and TracerExporter::Named() select an exporter by name. An exporter that
+// needs another library (grpc++, fmt) registers itself from its own header, so the core selects
+// it without depending on that library, and a new exporter is added without touching the core:
+//
+//   inline const bool my_exporter_registered =
+//       krishiv::trace::register_exporter("mine", [] -> std::unique_ptr<SpanExporter> {...});
+
+using ExporterFactory = std::unique_ptr<SpanExporter> (*)();
+
+namespace detail {
+struct ExporterRegistry {
+  std::mutex mu;
+  std::vector<std::pair<std::string, ExporterFactory>> entries;
+};
+inline ExporterRegistry& exporter_registry() {
+  static auto* r = new ExporterRegistry;  // never destroyed: providers may outlive static objects
+  return *r;
+}
+}  // namespace detail
+
+// Makes `name` selectable; a later registration of the same name replaces the earlier one.
+// Returns true, so that an inline variable's initialiser can register (before main).
+inline bool register_exporter(std::string_view name, ExporterFactory factory) {
+  auto& r = detail::exporter_registry();
+  std::lock_guard lock(r.mu);
+  for (auto& [n, f] : r.entries) {
+    if (n == name) {
+      f = factory;
+      return true;
+    }
+  }
+  r.entries.emplace_back(std::string(name), factory);
+  return true;
+}
+
+// The factory registered under `name`, or nullptr.
+inline ExporterFactory find_exporter(std::string_view name) {
+  auto& r = detail::exporter_registry();
+  std::lock_guard lock(r.mu);
+  for (const auto& [n, f] : r.entries) {
+    if (n == name) return f;
+  }
+  return nullptr;
+}
+
+// The registered names, in registration order.
+inline std::vector<std::string> registered_exporters() {
+  auto& r = detail::exporter_registry();
+  std::lock_guard lock(r.mu);
+  std::vector<std::string> names;
+  for (const auto& e : r.entries) names.push_back(e.first);
+  return names;
+}
 
 }  // namespace krishiv::trace

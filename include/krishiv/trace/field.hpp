@@ -9,15 +9,38 @@
 // refers to its value for the duration of the call that records it.
 
 #include <concepts>
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 #include <type_traits>
 #include <utility>
 
 #include "krishiv/trace/detail/fixed_string.hpp"
-#include "krishiv/trace/record/format.hpp"
 
 namespace krishiv::trace {
+
+// The AnyValue kinds of OTLP (opentelemetry/proto/common/v1/common.proto), as records tag values.
+enum class ValueType : std::uint8_t {
+  Bool = 1,
+  Int = 2,
+  Double = 3,
+  String = 4,
+  Bytes = 5,
+  Array = 6,
+  KvList = 7,
+};
+
+// A static description of a schema span kind: its name and typed fields (schema.hpp). Records
+// point at it, so the names and types of a schema span's fields are not stored per span.
+struct FieldInfo {
+  std::string_view key;
+  ValueType type;  // Bool, Int, Double or String
+};
+struct SchemaInfo {
+  std::string_view name;
+  const FieldInfo* fields;
+  std::size_t field_count;
+};
 
 namespace detail {
 template <typename T>

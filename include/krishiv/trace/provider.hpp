@@ -12,13 +12,13 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 
-#include "krishiv/trace/pipeline/export_worker.hpp"
 #include "krishiv/trace/detail/env.hpp"
-#include "krishiv/trace/pipeline/front_end.hpp"
 #include "krishiv/trace/exporter.hpp"
-#include "krishiv/trace/exporters/in_memory.hpp"
+#include "krishiv/trace/pipeline/export_worker.hpp"
+#include "krishiv/trace/pipeline/front_end.hpp"
 #include "krishiv/trace/resource.hpp"
 #include "krishiv/trace/sampler.hpp"
 #include "krishiv/trace/span_limits.hpp"
@@ -26,17 +26,6 @@
 namespace krishiv::trace {
 
 namespace detail {
-
-// Exporters that need other libraries (grpc++, fmt) register a factory when their header is
-// included, so the core can select them by name without depending on those libraries.
-struct ExporterFactories {
-  std::unique_ptr<SpanExporter> (*otlp)() = nullptr;
-  std::unique_ptr<SpanExporter> (*stdout_)() = nullptr;
-};
-inline ExporterFactories& exporter_factories() noexcept {
-  static ExporterFactories f;
-  return f;
-}
 
 // Shares an exporter the caller keeps (the in-memory sink a test inspects).
 class SharedExporter : public SpanExporter {
@@ -57,72 +46,81 @@ class NullExporter : public SpanExporter {
   ExportResult export_batch(const SpanBatch&) override { return ExportResult::Success; }
 };
 
+// What to include for the exporters this library ships, for the error when one is selected but
+// not built into the program.
+inline std::string_view exporter_header_hint(std::string_view name) noexcept {
+  if (name == "otlp") {
+    return "include <krishiv/trace/exporters/otlp_grpc.hpp> and link grpc++ "
+           "(pkg-config --libs grpc++)";
+  }
+  if (name == "console") return "include <krishiv/trace/exporters/console.hpp> and link fmt";
+  return "include the header that registers it";
+}
+
 }  // namespace detail
 
-// Which exporter the provider feeds.
+// Which exporter the provider feeds: one registered by name (exporter.hpp), or an instance.
 class TracerExporter {
  public:
-  enum class Kind { Otlp, Stdout, InMemory, Custom, None };
-
-  // OTLP over gRPC to OTEL_EXPORTER_OTLP_ENDPOINT: the default. Needs
-  // <krishiv/trace/exporters/otlp_grpc.hpp> included somewhere in the program.
-  static TracerExporter Otlp() { return TracerExporter(Kind::Otlp); }
-  // One line per span on stderr. Needs <krishiv/trace/exporters/console.hpp> (fmt).
-  static TracerExporter Stdout() { return TracerExporter(Kind::Stdout); }
-  // Spans kept in memory for tests to inspect.
-  static TracerExporter InMemory(std::shared_ptr<InMemoryExporter> sink) {
-    TracerExporter e(Kind::InMemory);
-    e.shared_ = std::move(sink);
+  // OTLP over gRPC to OTEL_EXPORTER_OTLP_ENDPOINT: the default. Registered by
+  // <krishiv/trace/exporters/otlp_grpc.hpp>.
+  static TracerExporter Otlp() { return Named("otlp"); }
+  // The console printer: a span tree written to stderr (not stdout, which belongs to the
+  // program). Registered by <krishiv/trace/exporters/console.hpp> (fmt); the name keeps the
+  // OpenTelemetry spelling of the variable, OTEL_TRACES_EXPORTER=console.
+  static TracerExporter Stdout() { return Named("console"); }
+  // Discards every span.
+  static TracerExporter None() { return Named("none"); }
+  // Any exporter registered under `name` (register_exporter()).
+  static TracerExporter Named(std::string name) {
+    TracerExporter e;
+    e.name_ = std::move(name);
     return e;
+  }
+  // An exporter the caller keeps, e.g. the InMemoryExporter a test inspects
+  // (<krishiv/trace/exporters/in_memory.hpp>).
+  static TracerExporter InMemory(std::shared_ptr<SpanExporter> sink) {
+    return Custom(std::move(sink));
   }
   static TracerExporter Custom(std::shared_ptr<SpanExporter> exporter) {
-    TracerExporter e(Kind::Custom);
-    e.shared_ = std::move(exporter);
+    TracerExporter e;
+    e.instance_ = std::move(exporter);
     return e;
   }
-  static TracerExporter None() { return TracerExporter(Kind::None); }
 
-  // OTEL_TRACES_EXPORTER: otlp (default), console, none.
+  // OTEL_TRACES_EXPORTER: otlp (the default), console, none, or any registered name. A value
+  // that names no known exporter gets one stderr line and the default.
   static TracerExporter from_env() {
     auto v = detail::env_string("OTEL_TRACES_EXPORTER");
-    if (!v || *v == "otlp") return Otlp();
-    if (*v == "console") return Stdout();
-    if (*v == "none") return None();
-    detail::config_warning("OTEL_TRACES_EXPORTER", *v, "is not otlp, console or none", "otlp");
+    if (!v) return Otlp();
+    if (*v == "none" || *v == "otlp" || *v == "console" || find_exporter(*v) != nullptr) {
+      return Named(std::move(*v));
+    }
+    detail::config_warning("OTEL_TRACES_EXPORTER", *v, "names no registered exporter", "otlp");
     return Otlp();
   }
 
-  Kind kind() const noexcept { return kind_; }
+  // The registered name; empty for an instance.
+  const std::string& name() const noexcept { return name_; }
 
   // The exporter, or nullptr with `error` set when the selected one is not available.
   std::unique_ptr<SpanExporter> make(std::string& error) const {
-    const auto& f = detail::exporter_factories();
-    switch (kind_) {
-      case Kind::Otlp:
-        if (f.otlp != nullptr) return f.otlp();
-        error =
-            "TracerExporter::Otlp selected, but the OTLP exporter is not built into this program "
-            "(include <krishiv/trace/exporters/otlp_grpc.hpp> and link grpc++)";
-        return nullptr;
-      case Kind::Stdout:
-        if (f.stdout_ != nullptr) return f.stdout_();
-        error =
-            "TracerExporter::Stdout selected, but the stdout exporter is not built into this "
-            "program (include <krishiv/trace/exporters/console.hpp> and link fmt)";
-        return nullptr;
-      case Kind::InMemory:
-      case Kind::Custom:
-        return std::make_unique<detail::SharedExporter>(shared_);
-      case Kind::None:
-        return std::make_unique<detail::NullExporter>();
+    if (instance_) return std::make_unique<detail::SharedExporter>(instance_);
+    if (name_ == "none") return std::make_unique<detail::NullExporter>();
+    if (ExporterFactory f = find_exporter(name_)) {
+      if (auto e = f()) return e;
+      error = "the exporter \"" + name_ + "\" could not be created";
+      return nullptr;
     }
+    error = "the exporter \"" + name_ + "\" is selected but not built into this program (" +
+            std::string(detail::exporter_header_hint(name_)) + ")";
     return nullptr;
   }
 
  private:
-  explicit TracerExporter(Kind k) : kind_(k) {}
-  Kind kind_;
-  std::shared_ptr<SpanExporter> shared_;
+  TracerExporter() = default;
+  std::string name_;
+  std::shared_ptr<SpanExporter> instance_;
 };
 
 struct TracerProviderOptions {

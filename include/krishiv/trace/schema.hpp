@@ -81,18 +81,18 @@ class span_schema {
   // Starts the span (not current). Arguments: one value per field, positionally or as field
   // objects in any order; then options (a SpanKind, a parent Context/SpanContext, `root`).
   template <typename... Args>
-  static SpanGuard start(Args&&... args) {
+  static detail::span_t start(Args&&... args) {
     return start_at(Level::Info, std::forward<Args>(args)...);
   }
 
   // Starts the span and makes it current for the guard's lifetime.
   template <typename... Args>
-  static EnteredSpanGuard enter(Args&&... args) {
+  static detail::entered_span_t enter(Args&&... args) {
     return start(std::forward<Args>(args)...).entered();
   }
 
   template <typename... Args>
-  static SpanGuard start_at([[maybe_unused]] Level level, [[maybe_unused]] Args&&... args) {
+  static detail::span_t start_at([[maybe_unused]] Level level, [[maybe_unused]] Args&&... args) {
 #if defined(KRISHIV_TRACE_DISABLED)
     // Instantiates the checks of record() (its static_asserts) without calling it.
     [[maybe_unused]] constexpr auto* checks = &record<std::remove_cvref_t<Args>...>;

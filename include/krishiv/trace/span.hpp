@@ -23,34 +23,18 @@
 #include <utility>
 
 #include "krishiv/trace/attribute.hpp"
-#include "krishiv/trace/context.hpp"
 #include "krishiv/trace/clock.hpp"
-#include "krishiv/trace/pipeline/front_end.hpp"
-#include "krishiv/trace/record/writer.hpp"
+#include "krishiv/trace/context.hpp"
 #include "krishiv/trace/detail/small_buffer.hpp"
 #include "krishiv/trace/field.hpp"
-#include "krishiv/trace/span_kind.hpp"
+#include "krishiv/trace/level.hpp"
+#include "krishiv/trace/pipeline/front_end.hpp"
 #include "krishiv/trace/record/format.hpp"
+#include "krishiv/trace/record/writer.hpp"
+#include "krishiv/trace/span_kind.hpp"
 #include "krishiv/trace/status.hpp"
 
 namespace krishiv::trace {
-
-enum class Level : std::uint8_t { Trace = 0, Debug = 1, Info = 2, Warn = 3, Error = 4, Off = 5 };
-
-namespace detail {
-inline constinit std::atomic<std::uint8_t> g_max_level{0};
-}  // namespace detail
-
-// Spans below this level are inert. Runtime filter; the default records every level.
-inline void set_max_level(Level l) noexcept {
-  detail::g_max_level.store(static_cast<std::uint8_t>(l), std::memory_order_relaxed);
-}
-inline Level max_level() noexcept {
-  return static_cast<Level>(detail::g_max_level.load(std::memory_order_relaxed));
-}
-inline bool level_enabled(Level l) noexcept {
-  return static_cast<std::uint8_t>(l) >= detail::g_max_level.load(std::memory_order_relaxed);
-}
 
 // A key and a value for add_event/add_link/set_attributes: `attr("rows", 42)`.
 template <typename T>
@@ -70,6 +54,7 @@ struct root_t {
 inline constexpr root_t root{};  // start a new trace, ignoring the current span
 
 class Span;
+class EnteredSpan;
 
 // Makes a span current until destroyed (Span::enter()). Scopes must nest: not movable.
 class [[nodiscard]] SpanScope {
@@ -153,10 +138,9 @@ class Span {
       return *this;
     }
     ++event_count_;
-    header_.status |= detail::kHasEvents;
     const std::size_t limit = pipeline_->limits.attributes_per_event;
     const std::size_t n = std::min(sizeof...(KVs), limit);
-    detail::begin_event(body_, detail::SpanClock::now(), name, n, sizeof...(KVs) - n);
+    detail::begin_event(body_, header_.bits, detail::SpanClock::now(), name, n, sizeof...(KVs) - n);
     write_kvs(n, kvs...);
     return *this;
   }
@@ -169,12 +153,11 @@ class Span {
       return *this;
     }
     ++link_count_;
-    header_.status |= detail::kHasLinks;
     const std::size_t limit = pipeline_->limits.attributes_per_link;
     const std::size_t n = std::min(sizeof...(KVs), limit);
     const std::string state = linked.trace_state.to_string();
-    detail::begin_link(body_, linked.trace_id, linked.span_id, linked.flags, linked.is_remote,
-                       state, n, sizeof...(KVs) - n);
+    detail::begin_link(body_, header_.bits, linked.trace_id, linked.span_id, linked.flags,
+                       linked.is_remote, state, n, sizeof...(KVs) - n);
     write_kvs(n, kvs...);
     return *this;
   }
@@ -182,17 +165,13 @@ class Span {
   // Ok is final (the spec: later attempts to set Error are ignored); Unset is never set back.
   Span& set_status(StatusCode code, std::string_view message = {}) {
     if (pipeline_ == nullptr || code == StatusCode::Unset) return *this;
-    if (static_cast<StatusCode>(header_.status & detail::kStatusMask) == StatusCode::Ok) {
-      return *this;
-    }
-    header_.status = static_cast<std::uint8_t>((header_.status & ~detail::kStatusMask) |
-                                               static_cast<std::uint8_t>(code));
+    if (static_cast<StatusCode>(header_.status) == StatusCode::Ok) return *this;
+    header_.status = static_cast<std::uint8_t>(code);
     // The description is only meaningful for Error (spec: ignored otherwise). A later one wins:
     // readers take the last StatusMessage item.
     if (code == StatusCode::Error && !message.empty()) {
-      header_.status |= detail::kHasStatusMessage;
-      detail::put_string_item(
-          body_, detail::Item::StatusMessage,
+      detail::put_status_message(
+          body_, header_.bits,
           detail::truncate_utf8(message, pipeline_->limits.attribute_value_length));
     }
     return *this;
@@ -211,8 +190,7 @@ class Span {
   SpanScope enter() const { return SpanScope(*this); }
 
   // Moves the span into a guard that is current until it dies (Rust tracing's `entered()`).
-  class Entered;
-  Entered entered() &&;
+  EnteredSpan entered() &&;
 
   // ---- for the factories in this header and schema.hpp ----
 
@@ -344,7 +322,7 @@ class Span {
     header_.size = 0;
     header_.kind = static_cast<std::uint8_t>(kind);
     header_.flags = trace_flags_;
-    header_.status = detail::kItemsKnown;
+    header_.status = static_cast<std::uint8_t>(StatusCode::Unset);
     if (parent != nullptr) {
       header_.parent_span_id = parent->span_id;
       header_.bits = detail::kHasParent | detail::kParentRemoteKnown |
@@ -363,8 +341,7 @@ class Span {
   [[gnu::noinline]] void start_recording(const SchemaInfo* schema, std::string_view name) noexcept {
     header_.schema = schema;
     if (schema == nullptr) {
-      body_.push(static_cast<std::uint8_t>(detail::Item::Name));
-      detail::put_str(body_, name);
+      detail::put_name(body_, name);
     }
     header_.start = detail::SpanClock::now();
   }
@@ -458,12 +435,11 @@ class Span {
   bool finish_body() noexcept {
     try {
       if ((live_ & kLiveState) != 0 && !state_.empty()) {
-        header_.status |= detail::kHasTraceState;
-        detail::put_string_item(body_, detail::Item::TraceState, state_.to_string());
+        detail::put_trace_state(body_, header_.bits, state_.to_string());
       }
       if ((dropped_attributes_ | dropped_events_ | dropped_links_) != 0) {
-        header_.status |= detail::kHasDropped;
-        detail::put_dropped(body_, dropped_attributes_, dropped_events_, dropped_links_);
+        detail::put_dropped(body_, header_.bits, dropped_attributes_, dropped_events_,
+                            dropped_links_);
       }
       return true;
     } catch (...) {
@@ -540,25 +516,26 @@ inline SpanScope::SpanScope(const Span& span) {
 
 // A span that is current for exactly its own lifetime. Not movable: it restores the previous
 // context when it dies, so it must die in the scope that created it.
-class [[nodiscard]] Span::Entered : public Span {
+class [[nodiscard]] EnteredSpan : public Span {
  public:
-  explicit Entered(Span&& s) : Span(std::move(s)), scope_(static_cast<const Span&>(*this)) {}
-  Entered(const Entered&) = delete;
-  Entered& operator=(const Entered&) = delete;
-  ~Entered() { end(); }
+  explicit EnteredSpan(Span&& s) : Span(std::move(s)), scope_(static_cast<const Span&>(*this)) {}
+  EnteredSpan(const EnteredSpan&) = delete;
+  EnteredSpan& operator=(const EnteredSpan&) = delete;
+  ~EnteredSpan() { end(); }
 
  private:
   SpanScope scope_;
 };
 
-inline Span::Entered Span::entered() && {
-  return Entered(std::move(*this));
+inline EnteredSpan Span::entered() && {
+  return EnteredSpan(std::move(*this));
 }
 
-using EnteredSpan = Span::Entered;
+namespace detail {
 
 // What span factories return with KRISHIV_TRACE_DISABLED defined (for the whole program): the
-// same API, every call a no-op the optimizer removes; arguments are still type-checked.
+// same API, every call a no-op the optimizer removes; arguments are still type-checked. Code
+// that builds both ways spells span variables with `auto`.
 class NoopSpan {
  public:
   constexpr NoopSpan() noexcept = default;
@@ -590,13 +567,16 @@ class NoopSpan {
   constexpr NoopSpan entered() && noexcept { return {}; }
 };
 
+// The types factories return: Span and EnteredSpan, or NoopSpan when tracing is compiled out.
 #if defined(KRISHIV_TRACE_DISABLED)
-using SpanGuard = NoopSpan;
-using EnteredSpanGuard = NoopSpan;
+using span_t = NoopSpan;
+using entered_span_t = NoopSpan;
 #else
-using SpanGuard = Span;
-using EnteredSpanGuard = Span::Entered;
+using span_t = Span;
+using entered_span_t = EnteredSpan;
 #endif
+
+}  // namespace detail
 
 // ---- factories ----------------------------------------------------------------------------
 
@@ -639,8 +619,8 @@ template <typename... Args>
 }
 
 template <typename... Args>
-SpanGuard make_span([[maybe_unused]] Level level, [[maybe_unused]] std::string_view name,
-                    [[maybe_unused]] const Args&... args) {
+detail::span_t make_span([[maybe_unused]] Level level, [[maybe_unused]] std::string_view name,
+                         [[maybe_unused]] const Args&... args) {
   static_assert((is_span_arg_v<Args> && ...),
                 "span arguments are fields (job_id{...}, field<\"key\", T>{...}), a SpanKind, a "
                 "parent Context/SpanContext, or krishiv::trace::root");
@@ -658,23 +638,23 @@ SpanGuard make_span([[maybe_unused]] Level level, [[maybe_unused]] std::string_v
 }  // namespace detail
 
 template <typename... Args>
-SpanGuard trace_span(std::string_view name, const Args&... args) {
+detail::span_t trace_span(std::string_view name, const Args&... args) {
   return detail::make_span(Level::Trace, name, args...);
 }
 template <typename... Args>
-SpanGuard debug_span(std::string_view name, const Args&... args) {
+detail::span_t debug_span(std::string_view name, const Args&... args) {
   return detail::make_span(Level::Debug, name, args...);
 }
 template <typename... Args>
-SpanGuard info_span(std::string_view name, const Args&... args) {
+detail::span_t info_span(std::string_view name, const Args&... args) {
   return detail::make_span(Level::Info, name, args...);
 }
 template <typename... Args>
-SpanGuard warn_span(std::string_view name, const Args&... args) {
+detail::span_t warn_span(std::string_view name, const Args&... args) {
   return detail::make_span(Level::Warn, name, args...);
 }
 template <typename... Args>
-SpanGuard error_span(std::string_view name, const Args&... args) {
+detail::span_t error_span(std::string_view name, const Args&... args) {
   return detail::make_span(Level::Error, name, args...);
 }
 

@@ -11,7 +11,8 @@
 // span starts a tree and carries its trace id, and its parent id when it has one. Events follow
 // their span, each on its own line, timed from the span's start.
 //
-// Including this header registers the exporter behind TracerExporter::Stdout() (provider.hpp).
+// Including this header registers the exporter behind TracerExporter::Stdout() and
+// OTEL_TRACES_EXPORTER=console (the registry in exporter.hpp).
 
 #include <fmt/format.h>
 
@@ -36,9 +37,8 @@
 
 #include "krishiv/trace/exporter.hpp"
 #include "krishiv/trace/ids.hpp"
-#include "krishiv/trace/provider.hpp"
+#include "krishiv/trace/record/view.hpp"
 #include "krishiv/trace/span_kind.hpp"
-#include "krishiv/trace/record/format.hpp"
 #include "krishiv/trace/status.hpp"
 
 namespace krishiv::trace {
@@ -489,15 +489,11 @@ class ConsoleExporter : public SpanExporter {
 };
 
 namespace detail {
-inline std::unique_ptr<SpanExporter> make_stdout_exporter() {
-  return std::make_unique<ConsoleExporter>();
-}
 // Runs before main in every program that includes this header: the core selects the exporter
 // by name (TracerExporter::Stdout, OTEL_TRACES_EXPORTER=console) without depending on fmt.
-inline const bool stdout_exporter_registered = [] {
-  exporter_factories().stdout_ = &make_stdout_exporter;
-  return true;
-}();
+inline const bool console_exporter_registered = register_exporter(
+    "console",
+    []() -> std::unique_ptr<SpanExporter> { return std::make_unique<ConsoleExporter>(); });
 }  // namespace detail
 
 }  // namespace krishiv::trace

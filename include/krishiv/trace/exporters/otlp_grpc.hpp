@@ -43,11 +43,10 @@
 #include <string>
 #include <utility>
 
-#include "krishiv/trace/exporters/otlp_grpc/transport.hpp"
 #include "krishiv/trace/exporter.hpp"
 #include "krishiv/trace/exporters/otlp_grpc/options.hpp"
+#include "krishiv/trace/exporters/otlp_grpc/transport.hpp"
 #include "krishiv/trace/otlp/encoder.hpp"
-#include "krishiv/trace/provider.hpp"
 
 namespace krishiv::trace {
 
@@ -193,15 +192,10 @@ class OtlpGrpcExporter : public SpanExporter {
 };
 
 namespace detail {
-inline std::unique_ptr<SpanExporter> make_otlp_grpc_exporter() {
-  return std::make_unique<OtlpGrpcExporter>();
-}
 // Runs before main in every program that includes this header: the core selects OTLP by name
 // (TracerExporter::Otlp, OTEL_TRACES_EXPORTER=otlp) without depending on grpc++.
-inline const bool otlp_grpc_exporter_registered = [] {
-  exporter_factories().otlp = &make_otlp_grpc_exporter;
-  return true;
-}();
+inline const bool otlp_grpc_exporter_registered = register_exporter(
+    "otlp", []() -> std::unique_ptr<SpanExporter> { return std::make_unique<OtlpGrpcExporter>(); });
 }  // namespace detail
 
 }  // namespace krishiv::trace

@@ -1,24 +1,140 @@
 #pragma once
-// Span records built by hand for the OTLP tests: every field of the record format, every
-// AnyValue kind, schema and schema-less spans, root and child spans.
+// Span records built by hand, for exact exporter output (console golden files, OTLP golden bytes,
+// round trips, interop checks). They are framed and filled by the production record writer
+// (record/writer.hpp), so a fixture and a recorded span cannot disagree about the format.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "krishiv/trace/attribute.hpp"
-#include "krishiv/trace/record/writer.hpp"
+#include "krishiv/trace/clock.hpp"
 #include "krishiv/trace/exporter.hpp"
-#include "krishiv/trace/resource.hpp"
+#include "krishiv/trace/ids.hpp"
 #include "krishiv/trace/record/format.hpp"
+#include "krishiv/trace/record/view.hpp"
+#include "krishiv/trace/record/writer.hpp"
+#include "krishiv/trace/resource.hpp"
+#include "krishiv/trace/span_kind.hpp"
+#include "krishiv/trace/status.hpp"
+
+namespace krishiv::trace::test {
+
+// A span body under construction: its bytes, and the presence bits its optional items set (the
+// writer's `bits` argument), which the record header takes when the record is framed.
+struct Body {
+  std::vector<std::uint8_t> bytes;
+  std::uint8_t bits = 0;
+  void append(const void* p, std::size_t n) {
+    const auto* c = static_cast<const std::uint8_t*>(p);
+    bytes.insert(bytes.end(), c, c + n);
+  }
+  void push(std::uint8_t b) { bytes.push_back(b); }
+  std::size_t size() const noexcept { return bytes.size(); }
+  const std::uint8_t* data() const noexcept { return bytes.data(); }
+};
+
+// AnyValue kinds the format and OTLP allow but the span API never writes (bytes, kvlist): the
+// views and encoders must still read them.
+template <typename Buf>
+void put_bytes_value(Buf& b, std::string_view v) {
+  b.push(static_cast<std::uint8_t>(ValueType::Bytes));
+  detail::put_str(b, v);
+}
+template <typename Buf>
+void begin_kvlist(Buf& b, std::size_t n) {
+  b.push(static_cast<std::uint8_t>(ValueType::KvList));
+  detail::put_varint(b, n);
+}
+
+// Owns framed records; a SpanBatch only points at them.
+class RecordStore {
+ public:
+  const std::uint8_t* add(detail::RecordHeader h, std::int64_t end, const Body& body) {
+    h.bits |= body.bits;
+    const std::uint64_t ticks = detail::duration_ticks(h.start, end);
+    const std::size_t size = detail::framed_size(ticks, body.size());
+    auto rec = std::make_unique<std::uint8_t[]>(size);
+    detail::frame_record(rec.get(), h, ticks, size, body.data(), body.size());
+    store_.push_back(std::move(rec));
+    return store_.back().get();
+  }
+
+ private:
+  std::vector<std::unique_ptr<std::uint8_t[]>> store_;
+};
+
+// Ticks are nanoseconds after kUnix0, so a span's times are written as plain offsets.
+inline constexpr std::int64_t kUnix0 = 1'700'000'000'000'000'000;
+inline constexpr std::int64_t kUs = 1'000;
+inline constexpr std::int64_t kMs = 1'000'000;
+inline constexpr std::int64_t kS = 1'000'000'000;
+
+// n < 65536.
+inline TraceId trace_id(std::uint64_t n) {
+  return TraceId::from_u64(0x4bf92f3577b34da6, 0xa3ce929d0e0e0000 | n);
+}
+inline SpanId span_id(std::uint64_t n) {
+  return SpanId::from_u64(0x00f067aa0ba90000 | n);
+}
+
+struct SpanSpec {
+  std::string_view name;
+  std::uint64_t trace = 1;
+  std::uint64_t span = 1;
+  std::uint64_t parent = 0;  // 0: a root span
+  std::int64_t start = 0;
+  std::int64_t end = 0;
+  SpanKind kind = SpanKind::Internal;
+  StatusCode status = StatusCode::Unset;
+};
+
+// Owns the records of one batch; SpanBatch only points at them.
+class BatchBuilder {
+ public:
+  // `body` writes the span's items after its name (attributes, events, status message...).
+  BatchBuilder& add(const SpanSpec& s, const std::function<void(Body&)>& body = nullptr) {
+    detail::RecordHeader h{};
+    h.kind = static_cast<std::uint8_t>(s.kind);
+    h.flags = TraceFlags::kSampled;
+    h.status = static_cast<std::uint8_t>(s.status);
+    h.trace_id = trace_id(s.trace);
+    h.span_id = span_id(s.span);
+    if (s.parent != 0) {
+      h.parent_span_id = span_id(s.parent);
+      h.bits = detail::kHasParent | detail::kParentRemoteKnown;
+    }
+    h.start = s.start;
+    Body b;
+    detail::put_name(b, s.name);
+    if (body) body(b);
+    batch_.add_record(records_.add(h, s.end, b));
+    return *this;
+  }
+
+  const SpanBatch& batch() const noexcept { return batch_; }
+
+ private:
+  Resource resource_;
+  InstrumentationScope scope_;
+  detail::TimeBase time_base_{0, kUnix0, 1.0};
+  SpanBatch batch_{resource_, scope_, time_base_};
+  RecordStore records_;
+};
+
+}  // namespace krishiv::trace::test
 
 namespace otlp_test {
 
 using namespace krishiv::trace;
-using detail::ByteVector;
+using Body = krishiv::trace::test::Body;
 using detail::Item;
+using krishiv::trace::test::begin_kvlist;
+using krishiv::trace::test::put_bytes_value;
 // A record header plus the end time, which records keep as a duration in the body.
 struct RecordHeader : detail::RecordHeader {
   std::int64_t end = 0;
@@ -69,21 +185,18 @@ inline void set_parent(RecordHeader& h, SpanId parent, std::optional<bool> remot
 // Owns records; SpanBatch only points at them.
 class Records {
  public:
-  const std::uint8_t* add(const RecordHeader& h, const ByteVector& body) {
-    auto rec = std::make_unique<ByteVector>();
-    detail::append_record(*rec, h, h.end, body.data(), body.size());
-    store_.push_back(std::move(rec));
-    return store_.back()->data();
+  const std::uint8_t* add(const RecordHeader& h, const Body& body) {
+    return store_.add(h, h.end, body);
   }
 
  private:
-  std::vector<std::unique_ptr<ByteVector>> store_;
+  krishiv::trace::test::RecordStore store_;
 };
 
 // A schema span with the four Krishiv fields (no dynamic items unless the caller adds some).
-inline ByteVector krishiv_body(std::string_view job, std::int64_t task, std::int64_t epoch,
-                               std::string_view op) {
-  ByteVector b;
+inline Body krishiv_body(std::string_view job, std::int64_t task, std::int64_t epoch,
+                         std::string_view op) {
+  Body b;
   detail::put_str(b, job);
   detail::put_int(b, task);
   detail::put_int(b, epoch);
@@ -92,7 +205,7 @@ inline ByteVector krishiv_body(std::string_view job, std::int64_t task, std::int
 }
 
 // One value of every AnyValue kind, nested ones included.
-inline void put_every_value_kind(ByteVector& b) {
+inline void put_every_value_kind(Body& b) {
   detail::put_attribute(b, "bool.true", true);
   detail::put_attribute(b, "bool.false", false);
   detail::put_attribute(b, "int.zero", 0);
@@ -106,10 +219,10 @@ inline void put_every_value_kind(ByteVector& b) {
   detail::put_attribute(b, "string.utf8", "h\xC3\xA9llo \xE2\x9C\x93");
   b.push(static_cast<std::uint8_t>(Item::Attribute));
   detail::put_key(b, "bytes");
-  detail::put_tagged_bytes(b, std::string_view("\x00\xFF\x80 raw", 7));
+  krishiv::trace::test::put_bytes_value(b, std::string_view("\x00\xFF\x80 raw", 7));
   b.push(static_cast<std::uint8_t>(Item::Attribute));
   detail::put_key(b, "bytes.empty");
-  detail::put_tagged_bytes(b, std::string_view{});
+  krishiv::trace::test::put_bytes_value(b, std::string_view{});
   // An attribute overwritten later: the views skip it, so the encoder must not emit it.
   b.push(static_cast<std::uint8_t>(Item::DeadAttribute));
   detail::put_key(b, "dead");
@@ -128,13 +241,13 @@ inline void put_every_value_kind(ByteVector& b) {
   detail::begin_array(b, 2);
   detail::put_natural(b, 1);
   detail::put_natural(b, 2);
-  detail::begin_kvlist(b, 1);
+  krishiv::trace::test::begin_kvlist(b, 1);
   detail::put_key(b, "inner");
-  detail::put_tagged_bytes(b, "\x01\x02");
+  krishiv::trace::test::put_bytes_value(b, "\x01\x02");
   // kvlist with every kind, an empty kvlist and a nested one.
   b.push(static_cast<std::uint8_t>(Item::Attribute));
   detail::put_key(b, "kvlist");
-  detail::begin_kvlist(b, 6);
+  krishiv::trace::test::begin_kvlist(b, 6);
   detail::put_key(b, "s");
   detail::put_natural(b, "v");
   detail::put_key(b, "b");
@@ -144,9 +257,9 @@ inline void put_every_value_kind(ByteVector& b) {
   detail::put_key(b, "d");
   detail::put_natural(b, 1.5);
   detail::put_key(b, "empty");
-  detail::begin_kvlist(b, 0);
+  krishiv::trace::test::begin_kvlist(b, 0);
   detail::put_key(b, "nested");
-  detail::begin_kvlist(b, 1);
+  krishiv::trace::test::begin_kvlist(b, 1);
   detail::put_key(b, "arr");
   detail::begin_array(b, 1);
   detail::put_natural(b, "deep");
@@ -155,12 +268,12 @@ inline void put_every_value_kind(ByteVector& b) {
 }
 
 // A schema-less span using every field of the record format.
-inline ByteVector full_body() {
-  ByteVector b;
-  detail::put_string_item(b, Item::Name, "full span");
-  detail::put_string_item(b, Item::TraceState, "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE");
+inline Body full_body() {
+  Body b;
+  detail::put_name(b, "full span");
+  detail::put_trace_state(b, b.bits, "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE");
   put_every_value_kind(b);
-  detail::begin_event(b, 123, "event.one", 3, 2);
+  detail::begin_event(b, b.bits, 123, "event.one", 3, 2);
   detail::put_key(b, "e.int");
   detail::put_natural(b, 5);
   detail::put_key(b, "e.str");
@@ -169,18 +282,18 @@ inline ByteVector full_body() {
   detail::begin_array(b, 2);
   detail::put_natural(b, true);
   detail::put_natural(b, 2.5);
-  detail::begin_event(b, 456, "", 0, 0);  // no name, no attributes
-  detail::begin_link(b, trace_id(900), span_id(901), TraceFlags(0x01), true, "congo=t61rcWkgMzE", 2,
-                     4);
+  detail::begin_event(b, b.bits, 456, "", 0, 0);  // no name, no attributes
+  detail::begin_link(b, b.bits, trace_id(900), span_id(901), TraceFlags(0x01), true,
+                     "congo=t61rcWkgMzE", 2, 4);
   detail::put_key(b, "l.bool");
   detail::put_natural(b, false);
   detail::put_key(b, "l.kv");
-  detail::begin_kvlist(b, 1);
+  krishiv::trace::test::begin_kvlist(b, 1);
   detail::put_key(b, "k");
   detail::put_natural(b, 0);
-  detail::begin_link(b, trace_id(902), span_id(903), TraceFlags(0x00), false, "", 0, 0);
-  detail::put_string_item(b, Item::StatusMessage, "it broke");
-  detail::put_dropped(b, 3, 4, 5);
+  detail::begin_link(b, b.bits, trace_id(902), span_id(903), TraceFlags(0x00), false, "", 0, 0);
+  detail::put_status_message(b, b.bits, "it broke");
+  detail::put_dropped(b, b.bits, 3, 4, 5);
   return b;
 }
 
@@ -222,31 +335,31 @@ struct FullBatch {
       set_parent(h, span_id(1), false);
       h.status = static_cast<std::uint8_t>(StatusCode::Ok);
       h.schema = &kKrishivSchema;
-      ByteVector b = krishiv_body("job-42", 7, -1, "op/scan");
+      Body b = krishiv_body("job-42", 7, -1, "op/scan");
       detail::put_attribute(b, "extra", 9);
       batch.add_record(records.add(h, b));
     }
     // 3. a root span: no parent_span_id, no flags at all (trace flags 0, remoteness unknown).
     {
       RecordHeader h = header(3, SpanKind::Client, 0x00);
-      ByteVector b;
-      detail::put_string_item(b, Item::Name, "root");
+      Body b;
+      detail::put_name(b, "root");
       batch.add_record(records.add(h, b));
     }
     // 4. parent remoteness unknown; UNSET status that still has a message; producer.
     {
       RecordHeader h = header(4, SpanKind::Producer, 0x01);
       set_parent(h, span_id(3), std::nullopt);
-      ByteVector b;
-      detail::put_string_item(b, Item::Name, "produce");
-      detail::put_string_item(b, Item::StatusMessage, "note");
+      Body b;
+      detail::put_name(b, "produce");
+      detail::put_status_message(b, b.bits, "note");
       batch.add_record(records.add(h, b));
     }
     // 5. consumer, empty name, a big span (over 16 KiB: three-byte length prefix).
     {
       RecordHeader h = header(5, SpanKind::Consumer, 0x01);
       set_parent(h, span_id(4), true);
-      ByteVector b;
+      Body b;
       for (int i = 0; i < 200; ++i) {
         detail::put_attribute(b, "k" + std::to_string(i), std::string(100, 'v'));
       }
