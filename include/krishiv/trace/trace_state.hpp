@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-#include "krishiv/trace/detail/ows.hpp"
+#include "krishiv/trace/detail/text.hpp"
 
 namespace krishiv::trace {
 
