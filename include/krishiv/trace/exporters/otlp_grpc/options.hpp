@@ -134,7 +134,7 @@ inline std::vector<std::pair<std::string, std::string>> sanitize_grpc_headers(
 // OTEL_EXPORTER_OTLP_HEADERS: W3C Baggage list syntax without properties (exporter.md,
 // "Specifying headers via environment variables"): `k1=v1,k2=v2`, OWS around members and around
 // '=', values percent-encoded. A bad member is skipped with a warning; the others are kept.
-// Not parse_key_value_list (detail/env.hpp), which rejects the whole list at the first bad
+// Not parse_baggage (propagation/baggage.hpp), which rejects the whole list at the first bad
 // member as OTEL_RESOURCE_ATTRIBUTES asks: here one bad header should not cost the others. The
 // decoded bytes get no UTF-8 repair either: values are held to gRPC's printable-ASCII rule
 // afterwards, and "-bin" values are arbitrary bytes.
