@@ -28,11 +28,7 @@
 #include <tuple>
 #include <vector>
 
-#ifdef _WIN32
-#include <io.h>
-#else
 #include <unistd.h>
-#endif
 
 #include "krishiv/trace/detail/text.hpp"
 #include "krishiv/trace/exporter.hpp"
@@ -65,11 +61,7 @@ inline bool should_colorize(std::FILE* f, ColorMode mode) noexcept {
   if (const char* t = std::getenv("TERM"); t != nullptr && std::strcmp(t, "dumb") == 0) {
     return false;
   }
-#ifdef _WIN32
-  return _isatty(_fileno(f)) != 0;
-#else
   return ::isatty(::fileno(f)) != 0;
-#endif
 }
 
 // SGR sequences, or empty strings when colour is off (so the format code has no branches).
