@@ -1,5 +1,5 @@
-// Golden bytes of the hand-written OTLP encoding (encoder rules: shared/reference/protocols.md §3;
-// field numbers: opentelemetry-proto trace.proto, common.proto). Cross-checkable with
+// Golden bytes of the hand-written OTLP encoding (the protobuf wire format, protobuf.dev
+// "Encoding"; field numbers: opentelemetry-proto trace.proto, common.proto). Cross-checkable with
 // `protoc --decode_raw`.
 
 #include "krishiv/trace/otlp/encoder.hpp"

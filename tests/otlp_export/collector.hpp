@@ -19,8 +19,8 @@
 
 namespace krishiv::trace::test {
 
-// ---- decoding (opentelemetry-proto trace/v1, common/v1, resource/v1; field numbers from
-// reference/protocols.md §2) ----
+// ---- decoding (field numbers from opentelemetry-proto trace/v1/trace.proto,
+// common/v1/common.proto and resource/v1/resource.proto) ----
 
 using Value = std::variant<std::monostate, std::string, bool, std::int64_t, double>;
 using AttributeMap = std::map<std::string, Value>;

@@ -238,19 +238,6 @@ TEST_CASE("headers gRPC would refuse are dropped with a warning", "[otlp][config
   CHECK(warnings.find("secret") == std::string::npos);
 }
 
-TEST_CASE("percent-decoding", "[otlp][config]") {
-  CHECK(d::percent_decode_component("") == std::string());
-  CHECK(d::percent_decode_component("a%20b") == std::string("a b"));
-  CHECK(d::percent_decode_component("%2c%2C") == std::string(",,"));
-  CHECK(d::percent_decode_component("a+b") == std::string("a+b"));
-  CHECK(d::percent_decode_component("%25") == std::string("%"));
-  CHECK(d::percent_decode_component("%00") == std::string(1, '\0'));
-  CHECK_FALSE(d::percent_decode_component("%"));
-  CHECK_FALSE(d::percent_decode_component("%2"));
-  CHECK_FALSE(d::percent_decode_component("ab%"));
-  CHECK_FALSE(d::percent_decode_component("%g0"));
-}
-
 TEST_CASE("gRPC metadata rules", "[otlp][config]") {
   CHECK(d::grpc_metadata_problem("authorization", "Bearer x") == nullptr);
   CHECK(d::grpc_metadata_problem("x_a.b-c9", "") == nullptr);

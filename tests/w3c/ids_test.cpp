@@ -43,6 +43,7 @@ TEST_CASE("ids: trace flags are bit tests") {
   CHECK(f.with_sampled(false).random());
   CHECK(TraceFlags(0x08).with_sampled(true).bits() == 0x09);
   CHECK(TraceFlags(0x01).to_hex() == "01");
+  CHECK(TraceFlags(0xaf).to_hex() == "af");  // lowercase, as traceparent writes it
 }
 
 #include <sys/wait.h>

@@ -78,10 +78,6 @@ class SpanClock {
     return realtime_ns();
   }
 
-  bool uses_tsc() const noexcept {
-    return use_tsc_;
-  }
-
   // A conversion for ticks read up to now. With the TSC, the rate is re-measured against
   // CLOCK_REALTIME over the whole time since start, so it gets more exact as the process lives.
   TimeBase time_base() noexcept {

@@ -9,8 +9,8 @@
 #include <string_view>
 #include <type_traits>
 
-#include "krishiv/trace/detail/hex.hpp"
 #include "krishiv/trace/detail/random.hpp"
+#include "krishiv/trace/detail/text.hpp"
 
 namespace krishiv::trace {
 
@@ -170,8 +170,9 @@ class TraceFlags {
   constexpr std::uint8_t bits() const noexcept { return bits_; }
 
   std::string to_hex() const {
-    const char s[2] = {detail::kHexDigits[bits_ >> 4], detail::kHexDigits[bits_ & 0xF]};
-    return std::string(s, 2);
+    std::string s(2, '\0');
+    detail::encode_hex(&bits_, 1, s.data());
+    return s;
   }
 
   friend constexpr bool operator==(TraceFlags, TraceFlags) noexcept = default;

@@ -18,6 +18,7 @@
 
 #include "krishiv/trace/attribute.hpp"
 #include "krishiv/trace/detail/env.hpp"
+#include "krishiv/trace/propagation/baggage.hpp"
 #include "krishiv/trace/version.hpp"
 
 namespace krishiv::trace {
@@ -89,7 +90,7 @@ class Resource {
   // defaults(), updated by OTEL_RESOURCE_ATTRIBUTES, updated by OTEL_SERVICE_NAME (which
   // "takes precedence" over a service.name in OTEL_RESOURCE_ATTRIBUTES,
   // configuration/sdk-environment-variables.md). OTEL_RESOURCE_ATTRIBUTES is the W3C Baggage
-  // list format without properties (see detail::parse_key_value_list); its values are strings.
+  // list format without properties (see parse_baggage); its values are strings.
   // Any malformed entry discards the whole variable with one warning (resource/sdk.md: "the
   // entire environment variable value SHOULD be discarded and an error SHOULD be reported").
   static Resource from_env() {
@@ -97,7 +98,7 @@ class Resource {
     constexpr const char* kVar = "OTEL_RESOURCE_ATTRIBUTES";
     if (const auto raw = detail::env_string(kVar)) {
       std::string problem;
-      if (auto pairs = detail::parse_key_value_list(*raw, &problem)) {
+      if (auto pairs = parse_baggage(*raw, &problem)) {
         for (auto& [key, value] : *pairs) r.put_string(std::move(key), std::move(value));
       } else {
         detail::config_warning(kVar, *raw, problem, "none of its attributes");

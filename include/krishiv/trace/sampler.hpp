@@ -23,7 +23,7 @@
 #include <string_view>
 
 #include "krishiv/trace/detail/env.hpp"
-#include "krishiv/trace/detail/hex.hpp"
+#include "krishiv/trace/detail/text.hpp"
 #include "krishiv/trace/ids.hpp"
 #include "krishiv/trace/span_context.hpp"
 #include "krishiv/trace/trace_state.hpp"

@@ -26,6 +26,7 @@
 #include "krishiv/trace/clock.hpp"
 #include "krishiv/trace/context.hpp"
 #include "krishiv/trace/detail/small_buffer.hpp"
+#include "krishiv/trace/detail/text.hpp"
 #include "krishiv/trace/field.hpp"
 #include "krishiv/trace/level.hpp"
 #include "krishiv/trace/pipeline/front_end.hpp"

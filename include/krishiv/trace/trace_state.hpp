@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-#include "krishiv/trace/detail/ows.hpp"
+#include "krishiv/trace/detail/text.hpp"
 
 namespace krishiv::trace {
 
@@ -34,13 +34,13 @@ enum : std::uint8_t {
 
 inline constexpr std::array<std::uint8_t, 256> kTraceStateCharClass = [] {
   std::array<std::uint8_t, 256> t{};
-  for (int c = 0x20; c <= 0x7E; ++c) {
+  for (std::size_t c = 0x20; c <= 0x7E; ++c) {
     if (c == ',' || c == '=') continue;
     t[c] |= kTsValueChar;
     if (c != ' ') t[c] |= kTsNblkChar;
   }
-  for (int c = 'a'; c <= 'z'; ++c) t[c] |= kTsLcAlpha;
-  for (int c = '0'; c <= '9'; ++c) t[c] |= kTsDigit;
+  for (std::size_t c = 'a'; c <= 'z'; ++c) t[c] |= kTsLcAlpha;
+  for (std::size_t c = '0'; c <= '9'; ++c) t[c] |= kTsDigit;
   for (char c : {'_', '-', '*', '/'}) t[static_cast<unsigned char>(c)] |= kTsKeyPunct;
   t['@'] |= kTsAt;
   return t;

@@ -15,10 +15,6 @@ class Xoshiro256 {
   friend void seed_thread_rng() noexcept;
 
  public:
-  Xoshiro256() noexcept {
-    seed();
-    register_fork_handler();
-  }
   // All-zero state: seed() before drawing (a constinit thread-local starts like this).
   struct unseeded_t {
     explicit unseeded_t() = default;

@@ -29,12 +29,9 @@
 #include <tuple>
 #include <vector>
 
-#ifdef _WIN32
-#include <io.h>
-#else
 #include <unistd.h>
-#endif
 
+#include "krishiv/trace/detail/text.hpp"
 #include "krishiv/trace/exporter.hpp"
 #include "krishiv/trace/ids.hpp"
 #include "krishiv/trace/record/view.hpp"
@@ -64,11 +61,7 @@ inline bool should_colorize(std::FILE* f, ColorMode mode) noexcept {
   if (const char* t = std::getenv("TERM"); t != nullptr && std::strcmp(t, "dumb") == 0) {
     return false;
   }
-#ifdef _WIN32
-  return _isatty(_fileno(f)) != 0;
-#else
   return ::isatty(::fileno(f)) != 0;
-#endif
 }
 
 // SGR sequences, or empty strings when colour is off (so the format code has no branches).
@@ -90,34 +83,6 @@ struct Palette {
 
 inline void append(fmt::memory_buffer& out, std::string_view s) {
   out.append(s.data(), s.data() + s.size());
-}
-
-// Length of the well-formed UTF-8 sequence at the start of s and its code point; 0 when the
-// bytes are not UTF-8 (stray continuation, overlong form, surrogate, beyond U+10FFFF, cut off).
-inline std::size_t decode_utf8(std::string_view s, std::uint32_t& cp) noexcept {
-  const auto b0 = static_cast<unsigned char>(s[0]);
-  std::size_t n;
-  std::uint32_t min;
-  if (b0 < 0x80) {
-    cp = b0;
-    return 1;
-  } else if ((b0 & 0xE0) == 0xC0) {
-    n = 2, cp = b0 & 0x1Fu, min = 0x80;
-  } else if ((b0 & 0xF0) == 0xE0) {
-    n = 3, cp = b0 & 0x0Fu, min = 0x800;
-  } else if ((b0 & 0xF8) == 0xF0) {
-    n = 4, cp = b0 & 0x07u, min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (s.size() < n) return 0;
-  for (std::size_t i = 1; i < n; ++i) {
-    const auto b = static_cast<unsigned char>(s[i]);
-    if ((b & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (b & 0x3Fu);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return n;
 }
 
 // Span strings come from anywhere (user input, remote peers): control characters are escaped so

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <utility>
 
-#include "krishiv/trace/detail/hex.hpp"
+#include "krishiv/trace/detail/text.hpp"
 #include "krishiv/trace/ids.hpp"
 #include "krishiv/trace/span_context.hpp"
 #include "krishiv/trace/trace_state.hpp"
@@ -24,10 +24,6 @@ namespace detail {
 inline constexpr std::size_t kTpTraceIdAt = 3;
 inline constexpr std::size_t kTpParentIdAt = 36;
 inline constexpr std::size_t kTpFlagsAt = 53;
-
-constexpr bool is_tp_ows(char c) noexcept {
-  return c == ' ' || c == '\t';
-}
 
 }  // namespace detail
 
@@ -52,8 +48,7 @@ struct TraceParent {
   // chars, the three known fields at their version-00 offsets, and after the flags either the
   // end or a "-" followed by fields we must not interpret. Never allocates.
   static constexpr std::optional<TraceParent> parse(std::string_view s) noexcept {
-    while (!s.empty() && detail::is_tp_ows(s.front())) s.remove_prefix(1);
-    while (!s.empty() && detail::is_tp_ows(s.back())) s.remove_suffix(1);
+    s = detail::trim_ows(s);
     if (s.size() < kSize) return std::nullopt;
 
     const int v_hi = detail::hex_value_lc(s[0]);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "krishiv/trace/attribute.hpp"
+#include "krishiv/trace/detail/text.hpp"
 #include "krishiv/trace/record/format.hpp"
 
 namespace krishiv::trace::detail {
@@ -37,15 +38,6 @@ template <typename Buf>
 void put_str(Buf& b, std::string_view s) {
   put_varint(b, s.size());
   b.append(s.data(), s.size());
-}
-
-// Truncation of string values to the span limit (OTel: attribute value length limit), on a
-// UTF-8 boundary so a truncated value stays valid UTF-8 when the input was.
-inline std::string_view truncate_utf8(std::string_view s, std::size_t limit) noexcept {
-  if (s.size() <= limit) return s;
-  std::size_t n = limit;
-  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
-  return s.substr(0, n);
 }
 
 // String values are cut to the span limit passed in; the default (npos) keeps them whole.

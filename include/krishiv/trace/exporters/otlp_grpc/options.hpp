@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "krishiv/trace/detail/env.hpp"
+#include "krishiv/trace/detail/text.hpp"
 #include "krishiv/trace/version.hpp"
 
 namespace krishiv::trace {
@@ -82,43 +83,6 @@ inline constexpr std::string_view kOtlpGrpcDefaultEndpoint = "http://localhost:4
 inline constexpr std::string_view kOtlpUserAgent =
     "OTel-OTLP-Exporter-Cpp/" KRISHIV_TRACE_VERSION_STRING " krishiv-trace";
 
-inline char lower_ascii_char(char c) noexcept {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
-}
-
-inline std::string lowercase_ascii(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = lower_ascii_char(c);
-  return out;
-}
-
-// RFC 3986 percent-decoding as W3C Baggage values use it: %XX becomes the byte, '+' stays '+'.
-// nullopt when a '%' is not followed by two hex digits. No UTF-8 repair: header values are held
-// to gRPC's printable-ASCII rule afterwards, and "-bin" values are arbitrary bytes.
-inline std::optional<std::string> percent_decode_component(std::string_view s) {
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    c = lower_ascii_char(c);
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-  };
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '%') {
-      out += s[i];
-      continue;
-    }
-    if (i + 2 >= s.size()) return std::nullopt;
-    const int hi = hex(s[i + 1]);
-    const int lo = hex(s[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return out;
-}
-
 // Why gRPC would refuse this metadata entry, or nullptr if it is fine. The key must already be
 // lowercase. Rules from grpc's metadata validation (legal key chars [a-z0-9-_.], printable
 // ASCII values for non "-bin" keys) plus the headers gRPC owns: "grpc-" is reserved, and the
@@ -157,7 +121,7 @@ inline std::vector<std::pair<std::string, std::string>> sanitize_grpc_headers(
   std::vector<std::pair<std::string, std::string>> out;
   out.reserve(headers.size());
   for (auto& [k, v] : headers) {
-    std::string key = lowercase_ascii(k);
+    std::string key = ascii_lower(k);
     if (const char* problem = grpc_metadata_problem(key, v)) {
       config_warning(source, k + "=<hidden>", problem, "the remaining headers");
       continue;
@@ -170,6 +134,10 @@ inline std::vector<std::pair<std::string, std::string>> sanitize_grpc_headers(
 // OTEL_EXPORTER_OTLP_HEADERS: W3C Baggage list syntax without properties (exporter.md,
 // "Specifying headers via environment variables"): `k1=v1,k2=v2`, OWS around members and around
 // '=', values percent-encoded. A bad member is skipped with a warning; the others are kept.
+// Not parse_baggage (propagation/baggage.hpp), which rejects the whole list at the first bad
+// member as OTEL_RESOURCE_ATTRIBUTES asks: here one bad header should not cost the others. The
+// decoded bytes get no UTF-8 repair either: values are held to gRPC's printable-ASCII rule
+// afterwards, and "-bin" values are arbitrary bytes.
 inline std::vector<std::pair<std::string, std::string>> parse_otlp_headers(std::string_view raw,
                                                                            std::string_view var) {
   std::vector<std::pair<std::string, std::string>> out;
@@ -186,13 +154,13 @@ inline std::vector<std::pair<std::string, std::string>> parse_otlp_headers(std::
     }
     const std::string_view key = trim_ows(member.substr(0, eq));
     const std::string shown = std::string(key) + "=<hidden>";
-    auto value = percent_decode_component(trim_ows(member.substr(eq + 1)));
+    auto value = percent_decode(trim_ows(member.substr(eq + 1)));
     if (!value) {
       config_warning(var, shown, "has a malformed percent-encoding in a header value",
                      "the remaining headers");
       continue;
     }
-    auto dkey = percent_decode_component(key);
+    auto dkey = percent_decode(key);
     if (!dkey) {
       config_warning(var, shown, "has a malformed percent-encoding in a header key",
                      "the remaining headers");
@@ -224,7 +192,7 @@ inline std::optional<GrpcTarget> resolve_grpc_endpoint(std::string_view endpoint
   }
   const std::size_t sep = endpoint.find("://");
   if (sep == std::string_view::npos) return GrpcTarget{std::string(endpoint), !insecure};
-  const std::string scheme = lowercase_ascii(endpoint.substr(0, sep));
+  const std::string scheme = ascii_lower(endpoint.substr(0, sep));
   if (scheme != "http" && scheme != "https") {
     // gRPC's own target URIs (grpc/doc/naming.md) pass through untouched.
     constexpr std::string_view grpc_schemes[] = {"dns",  "unix", "unix-abstract", "ipv4",
@@ -314,7 +282,7 @@ inline OtlpGrpcOptions OtlpGrpcOptions::from_env() {
   }
   if (auto v = detail::env_first(
           {"OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION"})) {
-    const std::string c = detail::lowercase_ascii(detail::trim_ows(v->second));
+    const std::string c = detail::ascii_lower(detail::trim_ows(v->second));
     if (c == "gzip") {
       o.gzip = true;
     } else if (c != "none") {

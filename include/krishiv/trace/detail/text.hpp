@@ -1,0 +1,209 @@
+#pragma once
+// Text helpers shared by the W3C parsers, the environment readers and the exporters: ASCII case
+// and classes, hex, optional whitespace, percent-decoding and UTF-8. Every input is treated as
+// bytes; nothing here depends on the locale.
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace krishiv::trace::detail {
+
+// ---- ASCII ----
+
+constexpr bool is_ascii_digit(char c) noexcept {
+  return c >= '0' && c <= '9';
+}
+
+constexpr bool is_ascii_alpha(char c) noexcept {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+constexpr char ascii_lower(char c) noexcept {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c;
+}
+
+// ASCII lowercase copy. OpenTelemetry enum values (sdk-environment-variables.md, "Enum"), HTTP
+// field names and URI schemes are case-insensitive; bytes outside A-Z are kept as they are.
+inline std::string ascii_lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = ascii_lower(c);
+  return out;
+}
+
+// ---- hex ----
+
+inline constexpr char kHexDigits[] = "0123456789abcdef";
+
+// Value of a lowercase hex digit, or -1. W3C Trace Context (HEXDIGLC) forbids uppercase.
+constexpr int hex_value_lc(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+// A hex digit of either case, or -1: RFC 3986 §2.1 makes "%2c" and "%2C" equivalent.
+constexpr int hex_digit_value(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Writes 2*n lowercase hex characters for n bytes.
+constexpr void encode_hex(const std::uint8_t* in, std::size_t n, char* out) noexcept {
+  for (std::size_t i = 0; i < n; ++i) {
+    out[2 * i] = kHexDigits[in[i] >> 4];
+    out[2 * i + 1] = kHexDigits[in[i] & 0xF];
+  }
+}
+
+// Decodes a fixed-width field of 2*n lowercase hex characters into n bytes; false on any other
+// character.
+constexpr bool decode_hex_lc(const char* in, std::size_t n, std::uint8_t* out) noexcept {
+  for (std::size_t i = 0; i < n; ++i) {
+    const int hi = hex_value_lc(in[2 * i]);
+    const int lo = hex_value_lc(in[2 * i + 1]);
+    if ((hi | lo) < 0) return false;
+    out[i] = static_cast<std::uint8_t>((hi << 4) | lo);
+  }
+  return true;
+}
+
+// 'x' for printable ASCII, 0xNN otherwise: a diagnostic naming a character stays one readable
+// line whatever the character is.
+inline std::string describe_char(char c) {
+  const auto u = static_cast<unsigned char>(c);
+  if (u > 0x20 && u < 0x7F) return std::string{'\'', c, '\''};
+  constexpr std::string_view kDigits = "0123456789ABCDEF";
+  return std::string{'0', 'x', kDigits[u >> 4], kDigits[u & 0xF]};
+}
+
+// ---- optional whitespace ----
+
+// RFC 9110 §5.6.3 OWS: spaces and horizontal tabs, trimmed around W3C header values, list
+// members and OTEL_* configuration values alike.
+constexpr bool is_ows(char c) noexcept {
+  return c == ' ' || c == '\t';
+}
+
+constexpr std::string_view trim_ows(std::string_view s) noexcept {
+  while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+// ---- percent-encoding ----
+
+// RFC 3986 §2.1 percent-decoding: %XX (either case) becomes the byte, every other character,
+// '+' included, stays as it is. The result is bytes, not necessarily UTF-8: callers that need
+// text repair it (append_utf8_replacing_invalid). nullopt when a '%' is not followed by two hex
+// digits.
+inline std::optional<std::string> percent_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out += s[i];
+      continue;
+    }
+    if (i + 2 >= s.size()) return std::nullopt;
+    const int hi = hex_digit_value(s[i + 1]);
+    const int lo = hex_digit_value(s[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out += static_cast<char>((hi << 4) | lo);
+    i += 2;
+  }
+  return out;
+}
+
+// ---- UTF-8 ----
+
+// The sequence at the start of a non-empty `s`: `size` bytes forming one well-formed UTF-8
+// sequence when `valid`, else the maximal subpart of an ill-formed one (at least one byte), the
+// unit that Unicode §3.9 "U+FFFD Substitution of Maximal Subparts" replaces.
+struct Utf8Sequence {
+  std::size_t size;
+  bool valid;
+};
+
+constexpr Utf8Sequence scan_utf8(std::string_view s) noexcept {
+  const auto b = static_cast<unsigned char>(s[0]);
+  if (b < 0x80) return {1, true};
+  // Well-formed sequences (Unicode Table 3-7): the lead byte fixes the length and the range of
+  // the second byte; later bytes are always 80..BF. This excludes overlong forms, surrogates
+  // and code points beyond U+10FFFF.
+  std::size_t need = 0;
+  unsigned char lo = 0x80, hi = 0xBF;
+  if (b >= 0xC2 && b <= 0xDF) {
+    need = 1;
+  } else if (b == 0xE0) {
+    need = 2, lo = 0xA0;
+  } else if ((b >= 0xE1 && b <= 0xEC) || b == 0xEE || b == 0xEF) {
+    need = 2;
+  } else if (b == 0xED) {
+    need = 2, hi = 0x9F;
+  } else if (b == 0xF0) {
+    need = 3, lo = 0x90;
+  } else if (b >= 0xF1 && b <= 0xF3) {
+    need = 3;
+  } else if (b == 0xF4) {
+    need = 3, hi = 0x8F;
+  }
+  std::size_t got = 0;
+  while (got < need && 1 + got < s.size()) {
+    const auto c = static_cast<unsigned char>(s[1 + got]);
+    if (c < (got == 0 ? lo : 0x80) || c > (got == 0 ? hi : 0xBF)) break;
+    ++got;
+  }
+  return {1 + got, need > 0 && got == need};
+}
+
+// Length of the well-formed UTF-8 sequence at the start of a non-empty `s`, and its code point;
+// 0 when the bytes are not UTF-8 (stray continuation, overlong form, surrogate, beyond
+// U+10FFFF, cut off).
+constexpr std::size_t decode_utf8(std::string_view s, std::uint32_t& cp) noexcept {
+  const Utf8Sequence seq = scan_utf8(s);
+  if (!seq.valid) return 0;
+  const auto b0 = static_cast<unsigned char>(s[0]);
+  if (seq.size == 1) {
+    cp = b0;
+    return 1;
+  }
+  // The lead byte keeps 5, 4 or 3 payload bits for a sequence of 2, 3 or 4 bytes.
+  cp = b0 & (0xFFu >> (seq.size + 1));
+  for (std::size_t i = 1; i < seq.size; ++i) {
+    cp = (cp << 6) | (static_cast<unsigned char>(s[i]) & 0x3Fu);
+  }
+  return seq.size;
+}
+
+// Appends `in`, replacing each maximal ill-formed UTF-8 subpart with U+FFFD (Unicode §3.9,
+// "U+FFFD Substitution of Maximal Subparts"). W3C Baggage, "value": decoded octet sequences that
+// are not UTF-8 MUST become the replacement code point, so they are not an error.
+inline void append_utf8_replacing_invalid(std::string_view in, std::string& out) {
+  constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
+  while (!in.empty()) {
+    const Utf8Sequence seq = scan_utf8(in);
+    if (seq.valid) {
+      out.append(in.substr(0, seq.size));
+    } else {
+      out += kReplacement;
+    }
+    in.remove_prefix(seq.size);
+  }
+}
+
+// The longest prefix of at most `limit` bytes that does not end inside a UTF-8 sequence, so a
+// value truncated to a length limit (OpenTelemetry: attribute value length limit) stays valid
+// UTF-8 when the input was.
+inline std::string_view truncate_utf8(std::string_view s, std::size_t limit) noexcept {
+  if (s.size() <= limit) return s;
+  std::size_t n = limit;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return s.substr(0, n);
+}
+
+}  // namespace krishiv::trace::detail
