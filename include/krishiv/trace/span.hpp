@@ -253,7 +253,7 @@ class Span {
     pipeline_ = nullptr;
     ended_ = true;
     if (!p->front_end->accepting()) [[unlikely]] {
-      p->front_end->count_dropped_after_shutdown();
+      p->front_end->count_dropped_inactive();
       return;
     }
     if (!finish_body()) return;
@@ -261,7 +261,7 @@ class Span {
     // another thread, or the provider replaced since it started).
     detail::Pipeline* here = detail::active_pipeline();
     if (here != p) [[unlikely]] {
-      p->front_end->count_dropped_after_shutdown();
+      p->front_end->count_dropped_inactive();
       return;
     }
     p->front_end->append(*detail::t_fast.buffer, header_, end, body_.data(), body_.size());

@@ -108,8 +108,8 @@ class FrontEnd {
   }
 
   // A span of this pipeline ended after it stopped accepting, or after another became active.
-  void count_dropped_after_shutdown() noexcept {
-    dropped_after_shutdown_.fetch_add(1, std::memory_order_relaxed);
+  void count_dropped_inactive() noexcept {
+    dropped_inactive_.fetch_add(1, std::memory_order_relaxed);
   }
 
   ThreadBuffer* register_thread() {
@@ -160,7 +160,7 @@ class FrontEnd {
   // The front end's counters; the export worker fills in the export ones.
   PipelineStats stats() const {
     PipelineStats s;
-    s.dropped_after_shutdown = dropped_after_shutdown_.load(std::memory_order_relaxed);
+    s.dropped_inactive = dropped_inactive_.load(std::memory_order_relaxed);
     s.buffer_bytes = allocated_.load(std::memory_order_relaxed) * std::uint64_t{kChunkBytes};
     std::lock_guard lock(registry_mu_);
     s.dropped_queue_full = retired_dropped_;
@@ -348,7 +348,7 @@ class FrontEnd {
   // the time the export thread takes to get a CPU.
   const std::int64_t wake_threshold_ = static_cast<std::int64_t>(
       std::max<std::size_t>(1, max_chunks_.load(std::memory_order_relaxed) / 2));
-  std::atomic<std::uint64_t> dropped_after_shutdown_{0};
+  std::atomic<std::uint64_t> dropped_inactive_{0};
 };
 
 }  // namespace krishiv::trace::detail

@@ -38,11 +38,13 @@ struct BatchOptions {
 
 // Counters of the pipeline, readable at any time.
 struct PipelineStats {
-  std::uint64_t exported = 0;                // handed to the exporter, which reported success
-  std::uint64_t export_failed = 0;           // handed to the exporter, which reported failure
-  std::uint64_t dropped_queue_full = 0;      // no buffer space: dropped at span end
-  std::uint64_t dropped_after_shutdown = 0;  // ended after shutdown()
-  std::uint64_t buffer_bytes = 0;            // span buffers allocated (bounded by the queue size)
+  std::uint64_t exported = 0;            // handed to the exporter, which reported success
+  std::uint64_t export_failed = 0;       // handed to the exporter, which reported failure
+  std::uint64_t dropped_queue_full = 0;  // no buffer space: dropped at span end
+  // Ended after shutdown(), or after this provider was replaced by another: the span's pipeline
+  // no longer records.
+  std::uint64_t dropped_inactive = 0;
+  std::uint64_t buffer_bytes = 0;  // span buffers allocated (bounded by the queue size)
 };
 
 }  // namespace krishiv::trace
