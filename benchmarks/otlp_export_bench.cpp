@@ -1,5 +1,5 @@
 // End-to-end export throughput: spans created with the span API (the four standard fields), through
-// TracerProvider → BatchProcessor → OtlpGrpcExporter → gRPC over loopback → a sink that counts
+// TracerProvider → ExportWorker → OtlpGrpcExporter → gRPC over loopback → a sink that counts
 // the spans it receives. Target: >= 1M spans/s end to end (aim 2M).
 //
 // The sink runs in a child process forked before gRPC starts in this one, so that getrusage here

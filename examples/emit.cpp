@@ -114,7 +114,7 @@ int main(int argc, char** argv) {
   }
   std::printf("exported=%llu dropped=%llu failed=%llu rejected=%llu retries=%llu\n",
               static_cast<unsigned long long>(o.spans_exported),
-              static_cast<unsigned long long>(p.dropped_queue_full + p.dropped_after_shutdown),
+              static_cast<unsigned long long>(p.dropped_queue_full + p.dropped_inactive),
               static_cast<unsigned long long>(o.spans_failed),
               static_cast<unsigned long long>(o.spans_rejected),
               static_cast<unsigned long long>(o.retries));

@@ -1,4 +1,4 @@
-// End to end: span API → TracerProvider → BatchProcessor → OtlpGrpcExporter → an in-test
+// End to end: span API → TracerProvider → ExportWorker → OtlpGrpcExporter → an in-test
 // collector on 127.0.0.1, decoding what arrived on the wire; and the `emit` example run as a
 // black-box subprocess against the same collector.
 //

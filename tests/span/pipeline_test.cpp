@@ -89,9 +89,21 @@ TEST_CASE("pipeline: flush and shutdown deliver everything ended before them, 4 
     CHECK(provider.stats().dropped_queue_full == 0);
     // after shutdown: dropped and counted
     { auto s = kt::info_span("late"); }
-    CHECK(provider.stats().dropped_after_shutdown == 1);
+    CHECK(provider.stats().dropped_inactive == 1);
     CHECK(sink->size() == static_cast<std::size_t>(total));
   }
+}
+
+TEST_CASE("pipeline: a span that ends after its provider was replaced is dropped and counted") {
+  Recorder first;
+  auto s = kt::info_span("outlived");
+  Recorder second;  // installed in place of the first
+  s.end();
+  first.provider.force_flush();
+  second.provider.force_flush();
+  CHECK(first.sink->size() == 0);
+  CHECK(second.sink->size() == 0);
+  CHECK(first.provider.stats().dropped_inactive == 1);
 }
 
 namespace {

@@ -1,6 +1,6 @@
 #pragma once
-// TracerProvider: builds the pipeline (sampler → spans → batch processor → exporter) and installs
-// it as the one the span functions record into.
+// TracerProvider: builds the pipeline (sampler → spans → front end → export worker → exporter)
+// and installs it as the one the span functions record into.
 //
 //   krishiv::trace::TracerProvider provider;            // everything from OTEL_* variables
 //   krishiv::trace::TracerProvider provider({.exporter = TracerExporter::Stdout()});
@@ -17,8 +17,10 @@
 
 #include "krishiv/trace/detail/env.hpp"
 #include "krishiv/trace/exporter.hpp"
+#include "krishiv/trace/pipeline/active.hpp"
 #include "krishiv/trace/pipeline/export_worker.hpp"
 #include "krishiv/trace/pipeline/front_end.hpp"
+#include "krishiv/trace/pipeline/options.hpp"
 #include "krishiv/trace/resource.hpp"
 #include "krishiv/trace/sampler.hpp"
 #include "krishiv/trace/span_limits.hpp"
@@ -148,10 +150,11 @@ class TracerProvider {
     p->limits = options.limits ? *options.limits : SpanLimits::from_env();
     resource_ =
         Resource::from_env().merge(Resource::create(std::move(options.resource_attributes)));
-    p->processor = std::make_shared<detail::BatchProcessor>(
-        std::move(exporter), options.batch ? *options.batch : BatchOptions::from_env(), resource_,
-        std::move(options.scope));
-    p->processor->start();
+    const BatchOptions batch = options.batch ? *options.batch : BatchOptions::from_env();
+    p->front_end = std::make_shared<detail::FrontEnd>(batch);
+    worker_ = std::make_shared<detail::ExportWorker>(p->front_end, std::move(exporter), batch,
+                                                     resource_, std::move(options.scope));
+    worker_->start();
     pipeline_ = p;
     detail::ActivePipeline::get().install(std::move(p));
   }
@@ -166,14 +169,14 @@ class TracerProvider {
 
   // Exports every span ended before the call. False when the timeout passed first.
   bool force_flush(std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
-    return pipeline_->processor->force_flush(timeout);
+    return worker_->force_flush(timeout);
   }
   // Flushes and stops; spans ended afterwards are dropped and counted. Idempotent.
   bool shutdown(std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
-    return pipeline_->processor->shutdown(timeout);
+    return worker_->shutdown(timeout);
   }
 
-  PipelineStats stats() const { return pipeline_->processor->stats(); }
+  PipelineStats stats() const { return worker_->stats(); }
   const Resource& resource() const noexcept { return resource_; }
   const Sampler& sampler() const noexcept { return pipeline_->sampler; }
   const SpanLimits& limits() const noexcept { return pipeline_->limits; }
@@ -183,6 +186,7 @@ class TracerProvider {
 
  private:
   std::shared_ptr<detail::Pipeline> pipeline_;
+  std::shared_ptr<detail::ExportWorker> worker_;
   Resource resource_;
   std::string error_;
 };

@@ -151,4 +151,10 @@ class Resource {
   }
 };
 
+// OTLP InstrumentationScope: who produced the spans.
+struct InstrumentationScope {
+  std::string name = "krishiv-trace";
+  std::string version = kVersion;
+};
+
 }  // namespace krishiv::trace

@@ -29,7 +29,7 @@
 #include "krishiv/trace/detail/text.hpp"
 #include "krishiv/trace/field.hpp"
 #include "krishiv/trace/level.hpp"
-#include "krishiv/trace/pipeline/front_end.hpp"
+#include "krishiv/trace/pipeline/active.hpp"
 #include "krishiv/trace/record/format.hpp"
 #include "krishiv/trace/record/writer.hpp"
 #include "krishiv/trace/span_kind.hpp"
@@ -231,8 +231,8 @@ class Span {
     detail::Pipeline* p = pipeline_;
     pipeline_ = nullptr;
     ended_ = true;
-    if (!p->processor->accepting()) [[unlikely]] {
-      p->processor->count_dropped_after_shutdown();
+    if (!p->front_end->accepting()) [[unlikely]] {
+      p->front_end->count_dropped_inactive();
       return;
     }
     if (!finish_body()) return;
@@ -240,10 +240,10 @@ class Span {
     // another thread, or the provider replaced since it started).
     detail::Pipeline* here = detail::active_pipeline();
     if (here != p) [[unlikely]] {
-      p->processor->count_dropped_after_shutdown();
+      p->front_end->count_dropped_inactive();
       return;
     }
-    p->processor->append(*detail::t_fast.buffer, header_, end, body_.data(), body_.size());
+    p->front_end->append(*detail::t_fast.buffer, header_, end, body_.data(), body_.size());
   }
 
   // The common start, out of line. A span that will not record does only what context(),
