@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "krishiv/trace/record/format.hpp"
+#include "krishiv/trace/record/view.hpp"
 #include "krishiv/trace/resource.hpp"
 
 namespace krishiv::trace {
