@@ -58,7 +58,38 @@
 #include "krishiv/trace/otlp/fields.hpp"
 #include "krishiv/trace/otlp/response.hpp"
 
+#if defined(__SANITIZE_THREAD__)
+#define KRISHIV_TRACE_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define KRISHIV_TRACE_TSAN 1
+#endif
+#endif
+#ifdef KRISHIV_TRACE_TSAN
+extern "C" void __tsan_acquire(void* addr);
+extern "C" void __tsan_release(void* addr);
+#endif
+
 namespace krishiv::trace::detail {
+
+// gRPC hands a call's completion to one of its threads through synchronization inside libgrpc,
+// which ThreadSanitizer cannot see when libgrpc is not built with it (the distributions' is
+// not): these state the edge gRPC guarantees, that what precedes UnaryCall() happens before its
+// callback runs. No-ops in other builds.
+inline void tsan_release(void* p) noexcept {
+#ifdef KRISHIV_TRACE_TSAN
+  __tsan_release(p);
+#else
+  (void)p;
+#endif
+}
+inline void tsan_acquire(void* p) noexcept {
+#ifdef KRISHIV_TRACE_TSAN
+  __tsan_acquire(p);
+#else
+  (void)p;
+#endif
+}
 
 struct ExportOutcome {
   enum class Kind {
@@ -336,7 +367,9 @@ class OtlpGrpcTransport {
     grpc::ByteBuffer reply;
     // The completion may run inline in a TryCancel() caller holding mu_, so it only takes
     // done_mu_, and nobody takes mu_ while holding done_mu_.
+    tsan_release(this);
     stub_->UnaryCall(&ctx, method_, grpc::StubOptions(), &request, &reply, [this](grpc::Status s) {
+      tsan_acquire(this);
       std::lock_guard<std::mutex> lk(done_mu_);
       call_status_ = std::move(s);
       call_done_ = true;
