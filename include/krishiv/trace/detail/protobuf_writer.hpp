@@ -111,13 +111,7 @@ class ProtobufWriter {
       std::memmove(data_ + m.start - m.reserved + need, data_ + m.start, len);
       pos_ = pos_ - m.reserved + need;
     }
-    std::size_t at = m.start - m.reserved;
-    std::uint64_t v = len;
-    while (v >= 0x80) {
-      data_[at++] = static_cast<char>(v | 0x80);
-      v >>= 7;
-    }
-    data_[at] = static_cast<char>(v);
+    write_varint(reinterpret_cast<std::uint8_t*>(data_ + m.start - m.reserved), len);
   }
 
  private:
