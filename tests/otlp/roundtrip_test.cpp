@@ -1,15 +1,23 @@
 // Round trip: our hand-written bytes parsed by libprotobuf (code generated from otlp_test.proto,
-// a mirror of the official messages) and compared field by field with what SpanView reports.
+// a mirror of the official messages) and compared field by field with what SpanView reports; and
+// the other way, collector answers serialized by libprotobuf read by the response decoder.
+
+#include <google/protobuf/any.pb.h>
+#include <google/protobuf/duration.pb.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "krishiv/trace/otlp/encoder.hpp"
+#include "krishiv/trace/otlp/response.hpp"
 #include "otlp_test.pb.h"
 #include "records.hpp"
+#include "response_bytes.hpp"
 
 namespace pb = krishiv::otlp_test;
 using namespace otlp_test;
@@ -245,5 +253,72 @@ TEST_CASE("sub-ranges round-trip too", "[otlp][roundtrip]") {
     REQUIRE(req.resource_spans(0).scope_spans_size() == 1);
     REQUIRE(req.resource_spans(0).scope_spans(0).spans_size() == 1);
     check_span(f.batch[b], req.resource_spans(0).scope_spans(0).spans(0));
+  }
+}
+
+TEST_CASE("ExportTraceServiceResponse as libprotobuf writes it", "[otlp][response]") {
+  namespace otlp = detail::otlp;
+  pb::ExportTraceServiceResponse absent;
+  auto r = otlp::decode_export_response(absent.SerializeAsString());
+  CHECK(r.well_formed);
+  CHECK_FALSE(r.has_partial_success);
+
+  pb::ExportTraceServiceResponse empty;
+  empty.mutable_partial_success();
+  r = otlp::decode_export_response(empty.SerializeAsString());
+  CHECK(r.well_formed);
+  CHECK(r.has_partial_success);
+  CHECK(r.rejected_spans == 0);
+  CHECK(r.error_message.empty());
+
+  for (const std::int64_t rejected :
+       {std::int64_t{0}, std::int64_t{1}, std::int64_t{300}, std::int64_t{-7},
+        std::numeric_limits<std::int64_t>::max(), std::numeric_limits<std::int64_t>::min()}) {
+    INFO("rejected_spans " << rejected);
+    pb::ExportTraceServiceResponse resp;
+    resp.mutable_partial_success()->set_rejected_spans(rejected);
+    resp.mutable_partial_success()->set_error_message("2 spans had no name");
+    r = otlp::decode_export_response(resp.SerializeAsString());
+    CHECK(r.well_formed);
+    CHECK(r.has_partial_success);
+    CHECK(r.rejected_spans == rejected);
+    CHECK(r.error_message == "2 spans had no name");
+  }
+}
+
+// google/rpc/status.proto and error_details.proto are not shipped with libprotobuf; Duration
+// and Any are. So RetryInfo { Duration retry_delay = 1; } and
+// Status { int32 code = 1; repeated Any details = 3; } are wrapped by hand around them.
+TEST_CASE("RetryInfo's Duration as libprotobuf writes it", "[otlp][response]") {
+  namespace otlp = detail::otlp;
+  using namespace std::chrono_literals;
+  struct Case {
+    std::int64_t seconds;
+    std::int32_t nanos;
+    std::chrono::nanoseconds want;
+  };
+  const Case cases[] = {
+      {2, 500'000'000, 2500ms},
+      {0, 1, 1ns},
+      {0, 0, 0ns},
+      {-1, -500'000'000, 0ns},  // negative: 10-byte varints for both fields
+      {0, -1, 0ns},
+      {599, 999'999'999, 599s + 999'999'999ns},
+      {std::numeric_limits<std::int64_t>::max(), 0, otlp::kMaxRetryDelay},
+  };
+  for (const Case& c : cases) {
+    INFO("seconds " << c.seconds << " nanos " << c.nanos);
+    google::protobuf::Duration d;
+    d.set_seconds(c.seconds);
+    d.set_nanos(c.nanos);
+    google::protobuf::Any any;
+    any.set_type_url(response_bytes::kRetryInfoType);
+    any.set_value(response_bytes::Message().bytes(1, d.SerializeAsString()).str());
+    const std::string status =
+        response_bytes::Message().varint(1, 8).bytes(3, any.SerializeAsString()).str();
+    const auto s = otlp::decode_status_details(status);
+    CHECK(s.well_formed);
+    CHECK(s.has_retry_info);
+    CHECK(s.retry_delay == c.want);
   }
 }

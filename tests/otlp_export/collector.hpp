@@ -14,6 +14,7 @@
 #include <variant>
 #include <vector>
 
+#include "../otlp/response_bytes.hpp"
 #include "krishiv/trace/detail/protobuf_reader.hpp"
 #include "otlp_collector.hpp"
 
@@ -201,17 +202,9 @@ inline DecodedRequest decode_request(std::string_view bytes) {
 // ---- the collector ----
 
 // ExportTraceServiceResponse{partial_success{rejected_spans, error_message}}.
-inline ::test::Reply partial_reply(std::uint8_t rejected, const std::string& message) {
-  std::string p;
-  p += '\x08';
-  p += static_cast<char>(rejected);  // one-byte varint: rejected < 128
-  p += '\x12';
-  p += static_cast<char>(message.size());
-  p += message;
+inline ::test::Reply partial_reply(std::int64_t rejected, const std::string& message) {
   ::test::Reply r;
-  r.response = "\x0a";
-  r.response += static_cast<char>(p.size());
-  r.response += p;
+  r.response = response_bytes::partial_success(rejected, message);
   return r;
 }
 

@@ -293,7 +293,7 @@ TEST_CASE("a batch over 4 MiB goes as several requests, each under the collector
 
   const auto reqs = collector.requests();
   CHECK(reqs.size() >= 4);
-  for (const auto& r : reqs) CHECK(r.size() <= kt::detail::kRecommendedRequestBytes);
+  for (const auto& r : reqs) CHECK(r.size() <= kt::detail::otlp::kRecommendedRequestBytes);
   std::set<std::int64_t> seen;
   for (const auto& s : collector.spans()) seen.insert(i64(s.attributes, "task_id"));
   CHECK(seen.size() == kSpans);

@@ -7,7 +7,7 @@
 // Usage:
 //   ProtoReader r(bytes);
 //   while (r.next()) {
-//     if (r.field() == 1 && r.wire_type() == WireType::Len) use(r.bytes());
+//     if (r.key() == proto_key(1, WireType::Len)) use(r.bytes());
 //   }
 //   if (!r.ok()) { /* malformed */ }
 //
@@ -27,6 +27,12 @@ enum class WireType : std::uint8_t {
   EndGroup = 4,
   I32 = 5,
 };
+
+// The field key: varint((field_number << 3) | wire_type). Field numbers are below 2^29, so a key
+// fits 32 bits.
+constexpr std::uint32_t proto_key(std::uint32_t field, WireType wt) noexcept {
+  return (field << 3) | static_cast<std::uint32_t>(wt);
+}
 
 // Reads a base-128 varint from the front of `in` and advances it. False on truncation or on a
 // varint longer than 10 bytes / wider than 64 bits (protobuf encoding spec, "Base 128 Varints").
@@ -84,14 +90,13 @@ class ProtoReader {
   bool ok() const noexcept { return ok_; }
   std::uint32_t field() const noexcept { return field_; }
   WireType wire_type() const noexcept { return wire_type_; }
+  // Field number and wire type together, to compare with a proto_key().
+  std::uint32_t key() const noexcept { return proto_key(field_, wire_type_); }
 
   // The value of the current field, by wire type; each returns 0 / empty for another wire type,
   // so a sender using an unexpected type for a known field reads as the default value.
   std::uint64_t varint() const noexcept { return wire_type_ == WireType::Varint ? scalar_ : 0; }
   std::uint64_t fixed64() const noexcept { return wire_type_ == WireType::I64 ? scalar_ : 0; }
-  std::uint32_t fixed32() const noexcept {
-    return wire_type_ == WireType::I32 ? static_cast<std::uint32_t>(scalar_) : 0;
-  }
   std::string_view bytes() const noexcept {
     return wire_type_ == WireType::Len ? len_ : std::string_view{};
   }

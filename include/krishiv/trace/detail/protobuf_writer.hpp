@@ -17,16 +17,12 @@
 #include <string>
 #include <string_view>
 
-// WireType is shared with the reader: one definition, or a TU using both fails to compile.
+// WireType and proto_key are shared with the reader: one definition, or a TU using both fails to
+// compile.
 #include "krishiv/trace/detail/protobuf_reader.hpp"
 #include "krishiv/trace/detail/varint.hpp"
 
 namespace krishiv::trace::detail {
-
-// The field key: varint((field_number << 3) | wire_type).
-constexpr std::uint32_t proto_key(std::uint32_t field, WireType wt) noexcept {
-  return (field << 3) | static_cast<std::uint32_t>(wt);
-}
 
 // Where a length-delimited payload starts, and how many prefix bytes were reserved before it.
 struct LenMark {
@@ -115,13 +111,7 @@ class ProtobufWriter {
       std::memmove(data_ + m.start - m.reserved + need, data_ + m.start, len);
       pos_ = pos_ - m.reserved + need;
     }
-    std::size_t at = m.start - m.reserved;
-    std::uint64_t v = len;
-    while (v >= 0x80) {
-      data_[at++] = static_cast<char>(v | 0x80);
-      v >>= 7;
-    }
-    data_[at] = static_cast<char>(v);
+    write_varint(reinterpret_cast<std::uint8_t*>(data_ + m.start - m.reserved), len);
   }
 
  private:
@@ -157,14 +147,11 @@ class ProtobufWriter {
 class ProtobufSizer {
  public:
   std::size_t size() const noexcept { return pos_; }
-  void truncate(std::size_t n) noexcept { pos_ = n; }
-  void finish() noexcept {}
   void reserve(std::size_t) noexcept {}
 
   void put_byte(std::uint8_t) noexcept { ++pos_; }
   void put_varint(std::uint64_t v) noexcept { pos_ += varint_size(v); }
   void put_raw(const void*, std::size_t n) noexcept { pos_ += n; }
-  void put_fixed32(std::uint32_t) noexcept { pos_ += 4; }
   void put_fixed64(std::uint64_t) noexcept { pos_ += 8; }
 
   void varint_field(std::uint32_t key, std::uint64_t v) noexcept {

@@ -23,10 +23,10 @@
 //
 // Requests: a batch is encoded into one buffer the exporter reuses (no allocation per span or,
 // in steady state, per batch) and split into requests of at most kRecommendedRequestBytes
-// (4 MiB), because collectors refuse larger messages by default with a non-retryable
+// (otlp/fields.hpp), because collectors refuse larger messages by default with a non-retryable
 // RESOURCE_EXHAUSTED. Only a single span larger than that goes alone in a request of up to the
-// 64 MiB OTLP limit; a span over that limit is counted as failed. Requests are sent one after
-// the other on the export thread; each has its own export timeout, retries included.
+// OTLP limit, kMaxRequestBytes; a span over that limit is counted as failed. Requests are sent one
+// after the other on the export thread; each has its own export timeout, retries included.
 //
 // Results: export_batch() returns Success when the collector accepted every request, partial
 // successes included (rejected spans would be rejected again: the OTLP spec forbids retrying
@@ -47,10 +47,12 @@
 #include "krishiv/trace/exporters/otlp_grpc/options.hpp"
 #include "krishiv/trace/exporters/otlp_grpc/transport.hpp"
 #include "krishiv/trace/otlp/encoder.hpp"
+#include "krishiv/trace/otlp/fields.hpp"
 
 namespace krishiv::trace {
 
-// Totals since the exporter was built. Spans dropped before export are in PipelineStats.
+// Totals since the exporter was built: the only OTLP/gRPC counters (the transport keeps none).
+// Spans dropped before export are in PipelineStats.
 struct OtlpExporterStats {
   std::uint64_t spans_exported = 0;   // accepted by the collector
   std::uint64_t spans_failed = 0;     // not delivered: export error, timeout, cancellation
@@ -84,12 +86,14 @@ class OtlpGrpcExporter : public SpanExporter {
           break;
         }
         std::size_t next =
-            encoder_.encode_within(batch, i, detail::kRecommendedRequestBytes, buffer_);
+            encoder_.encode_within(batch, i, detail::otlp::kRecommendedRequestBytes, buffer_);
         if (next == i) {
-          next = encoder_.encode_within(batch, i, detail::kMaxRequestBytes, buffer_);
+          next = encoder_.encode_within(batch, i, detail::otlp::kMaxRequestBytes, buffer_);
         }
         if (next == i) {
-          fail_spans(1, "a span's encoding exceeds the 64 MiB OTLP request limit; span dropped");
+          fail_spans(1, "a span's encoding exceeds the " +
+                            std::to_string(detail::otlp::kMaxRequestBytes >> 20) +
+                            " MiB OTLP request limit; span dropped");
           all_delivered = false;
           ++i;
           continue;
@@ -103,8 +107,10 @@ class OtlpGrpcExporter : public SpanExporter {
       spans_failed_.fetch_add(batch.size() - i, std::memory_order_relaxed);
       all_delivered = false;
     }
-    // One huge span must not pin a 64 MiB buffer for the life of the process.
-    if (buffer_.capacity() > 2 * detail::kRecommendedRequestBytes) std::string().swap(buffer_);
+    // One huge span must not pin a buffer of up to kMaxRequestBytes for the life of the process.
+    if (buffer_.capacity() > 2 * detail::otlp::kRecommendedRequestBytes) {
+      std::string().swap(buffer_);
+    }
     return all_delivered ? ExportResult::Success : ExportResult::Failure;
   }
 
@@ -128,7 +134,7 @@ class OtlpGrpcExporter : public SpanExporter {
     s.spans_exported = spans_exported_.load(std::memory_order_relaxed);
     s.spans_failed = spans_failed_.load(std::memory_order_relaxed);
     s.spans_rejected = spans_rejected_.load(std::memory_order_relaxed);
-    s.retries = transport_.stats().retries;
+    s.retries = retries_.load(std::memory_order_relaxed);
     s.requests = requests_.load(std::memory_order_relaxed);
     s.requests_failed = requests_failed_.load(std::memory_order_relaxed);
     std::lock_guard<std::mutex> lock(error_mu_);
@@ -143,8 +149,9 @@ class OtlpGrpcExporter : public SpanExporter {
   // Sends buffer_, which holds `spans` spans; false when they were not delivered.
   bool send(std::size_t spans) {
     requests_.fetch_add(1, std::memory_order_relaxed);
+    const detail::ExportOutcome out = transport_.send(buffer_);
+    retries_.fetch_add(static_cast<std::uint64_t>(out.retries), std::memory_order_relaxed);
     const auto count = static_cast<std::int64_t>(spans);
-    const detail::ExportOutcome out = transport_.send(buffer_, count);
     switch (out.kind) {
       case detail::ExportOutcome::Kind::Success:
         spans_exported_.fetch_add(spans, std::memory_order_relaxed);
@@ -185,6 +192,7 @@ class OtlpGrpcExporter : public SpanExporter {
   std::atomic<std::uint64_t> spans_exported_{0};
   std::atomic<std::uint64_t> spans_failed_{0};
   std::atomic<std::uint64_t> spans_rejected_{0};
+  std::atomic<std::uint64_t> retries_{0};
   std::atomic<std::uint64_t> requests_{0};
   std::atomic<std::uint64_t> requests_failed_{0};
   mutable std::mutex error_mu_;

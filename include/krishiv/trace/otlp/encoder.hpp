@@ -2,10 +2,9 @@
 // OTLP protobuf encoding of span batches, written by hand from the span records: no protobuf
 // runtime, no generated code, no protoc for users.
 //
-// Output: opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest
-// (opentelemetry-proto: collector/trace/v1/trace_service.proto, trace/v1/trace.proto,
-// common/v1/common.proto, resource/v1/resource.proto). A SpanBatch has one resource and one
-// scope, so its spans share one ResourceSpans and one ScopeSpans.
+// Output: opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest, with the field keys
+// of otlp/fields.hpp. A SpanBatch has one resource and one scope, so its spans share one
+// ResourceSpans and one ScopeSpans.
 //
 // proto3 implicit presence: scalars equal to their default and unset sub-messages are omitted,
 // except that a set oneof member (AnyValue.value) is always written, even when it holds 0, false
@@ -23,102 +22,13 @@
 #include "krishiv/trace/attribute.hpp"
 #include "krishiv/trace/detail/protobuf_writer.hpp"
 #include "krishiv/trace/exporter.hpp"
+#include "krishiv/trace/otlp/fields.hpp"
 #include "krishiv/trace/record/view.hpp"
 #include "krishiv/trace/resource.hpp"
 
 namespace krishiv::trace {
 
 namespace detail::otlp {
-
-constexpr std::uint32_t len(std::uint32_t f) noexcept {
-  return proto_key(f, WireType::Len);
-}
-constexpr std::uint32_t var(std::uint32_t f) noexcept {
-  return proto_key(f, WireType::Varint);
-}
-constexpr std::uint32_t i64(std::uint32_t f) noexcept {
-  return proto_key(f, WireType::I64);
-}
-constexpr std::uint32_t i32(std::uint32_t f) noexcept {
-  return proto_key(f, WireType::I32);
-}
-
-// Field keys, by message, from the .proto files named above.
-namespace request {
-inline constexpr std::uint32_t resource_spans = len(1);
-}
-namespace resource_spans {
-inline constexpr std::uint32_t resource = len(1);
-inline constexpr std::uint32_t scope_spans = len(2);
-}  // namespace resource_spans
-namespace resource {
-inline constexpr std::uint32_t attributes = len(1);
-}
-namespace scope_spans {
-inline constexpr std::uint32_t scope = len(1);
-inline constexpr std::uint32_t spans = len(2);
-}  // namespace scope_spans
-namespace scope {
-inline constexpr std::uint32_t name = len(1);
-inline constexpr std::uint32_t version = len(2);
-}  // namespace scope
-namespace span {
-inline constexpr std::uint32_t trace_id = len(1);
-inline constexpr std::uint32_t span_id = len(2);
-inline constexpr std::uint32_t trace_state = len(3);
-inline constexpr std::uint32_t parent_span_id = len(4);
-inline constexpr std::uint32_t name = len(5);
-inline constexpr std::uint32_t kind = var(6);
-inline constexpr std::uint32_t start_time_unix_nano = i64(7);
-inline constexpr std::uint32_t end_time_unix_nano = i64(8);
-inline constexpr std::uint32_t attributes = len(9);
-inline constexpr std::uint32_t dropped_attributes_count = var(10);
-inline constexpr std::uint32_t events = len(11);
-inline constexpr std::uint32_t dropped_events_count = var(12);
-inline constexpr std::uint32_t links = len(13);
-inline constexpr std::uint32_t dropped_links_count = var(14);
-inline constexpr std::uint32_t status = len(15);
-inline constexpr std::uint32_t flags = i32(16);
-}  // namespace span
-namespace event {
-inline constexpr std::uint32_t time_unix_nano = i64(1);
-inline constexpr std::uint32_t name = len(2);
-inline constexpr std::uint32_t attributes = len(3);
-inline constexpr std::uint32_t dropped_attributes_count = var(4);
-}  // namespace event
-namespace link {
-inline constexpr std::uint32_t trace_id = len(1);
-inline constexpr std::uint32_t span_id = len(2);
-inline constexpr std::uint32_t trace_state = len(3);
-inline constexpr std::uint32_t attributes = len(4);
-inline constexpr std::uint32_t dropped_attributes_count = var(5);
-inline constexpr std::uint32_t flags = i32(6);
-}  // namespace link
-namespace status {
-inline constexpr std::uint32_t message = len(2);  // 1 is reserved
-inline constexpr std::uint32_t code = var(3);
-}  // namespace status
-namespace key_value {
-inline constexpr std::uint32_t key = len(1);
-inline constexpr std::uint32_t value = len(2);
-}  // namespace key_value
-namespace any_value {
-inline constexpr std::uint32_t string_value = len(1);
-inline constexpr std::uint32_t bool_value = var(2);
-inline constexpr std::uint32_t int_value = var(3);
-inline constexpr std::uint32_t double_value = i64(4);
-inline constexpr std::uint32_t array_value = len(5);
-inline constexpr std::uint32_t kvlist_value = len(6);
-inline constexpr std::uint32_t bytes_value = len(7);
-}  // namespace any_value
-// ArrayValue.values and KeyValueList.values.
-inline constexpr std::uint32_t values = len(1);
-
-// trace.proto SpanFlags: bits 0-7 are the W3C trace flags; bit 8 says bit 9 is meaningful; bit 9
-// says the parent (for a span) or the linked context (for a link) is remote.
-inline constexpr std::uint32_t kTraceFlagsMask = 0xFF;
-inline constexpr std::uint32_t kContextHasIsRemote = 0x100;
-inline constexpr std::uint32_t kContextIsRemote = 0x200;
 
 // Guesses for the length-prefix sizes (see protobuf_writer.hpp): attributes, events, links and
 // statuses are usually under 128 bytes, spans under 16 KiB, and the envelopes of a batch of a
@@ -424,8 +334,7 @@ void write_request(W& w, const SpanBatch& batch, std::size_t begin, std::size_t 
 // construct; encoding allocates only when `out` must grow, never per span.
 class OtlpEncoder {
  public:
-  // OTLP: clients MUST NOT send requests larger than 64 MiB (before compression).
-  static constexpr std::size_t kMaxRequestBytes = std::size_t{64} << 20;
+  static constexpr std::size_t kMaxRequestBytes = detail::otlp::kMaxRequestBytes;
 
   // Replaces out's contents with the request for the whole batch (empty for an empty batch).
   void encode(const SpanBatch& batch, std::string& out) const {

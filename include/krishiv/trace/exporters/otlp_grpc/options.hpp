@@ -35,6 +35,7 @@
 
 #include "krishiv/trace/detail/env.hpp"
 #include "krishiv/trace/detail/text.hpp"
+#include "krishiv/trace/otlp/fields.hpp"
 #include "krishiv/trace/version.hpp"
 
 namespace krishiv::trace {
@@ -49,7 +50,7 @@ struct OtlpRetryPolicy {
 };
 
 struct OtlpGrpcOptions {
-  std::string endpoint = "http://localhost:4317";
+  std::string endpoint{detail::otlp::kDefaultGrpcEndpoint};
   // Plaintext for an endpoint without an http/https scheme.
   bool insecure = false;
   // gRPC metadata sent with every export (e.g. {"authorization", "Bearer ..."}).
@@ -74,8 +75,6 @@ struct OtlpGrpcOptions {
 };
 
 namespace detail {
-
-inline constexpr std::string_view kOtlpGrpcDefaultEndpoint = "http://localhost:4317";
 
 // exporter.md "User Agent": OTel-OTLP-Exporter-<language>/<version>, the language as the
 // telemetry.sdk.language resource convention names it ("cpp"), then our own product token.
@@ -265,7 +264,7 @@ inline OtlpGrpcOptions OtlpGrpcOptions::from_env() {
     if (detail::resolve_grpc_endpoint(v->second, false, &problem)) {
       o.endpoint = std::string(detail::trim_ows(v->second));
     } else {
-      detail::config_warning(v->first, v->second, problem, detail::kOtlpGrpcDefaultEndpoint);
+      detail::config_warning(v->first, v->second, problem, detail::otlp::kDefaultGrpcEndpoint);
     }
   }
   if (auto v = detail::env_first(

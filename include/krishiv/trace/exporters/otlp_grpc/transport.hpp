@@ -1,12 +1,13 @@
 #pragma once
 // The OTLP/gRPC transport: sends already-encoded ExportTraceServiceRequest bytes to
-// /opentelemetry.proto.collector.trace.v1.TraceService/Export through grpc++'s generic API, with
+// TraceService/Export (otlp::kTraceExportMethod) through grpc++'s generic API, with
 // the OTLP retry rules (opentelemetry-proto docs/specification.md "OTLP/gRPC Response",
 // "Failures", "OTLP/gRPC Throttling"; opentelemetry-specification protocol/exporter.md "Retry").
 //
 // Threading: send() is called from the exporter's one export thread, never from instrumented
-// code. cancel(), shutdown() and stats() are safe from any thread. The transport must outlive
-// every send() call (the exporter joins its thread before destroying it).
+// code. cancel() and shutdown() are safe from any thread. The transport must outlive every
+// send() call (the exporter joins its thread before destroying it). It keeps no totals: each
+// send() returns its ExportOutcome, and the exporter counts.
 //
 // Retry policy, per export:
 // - one deadline, now + options.timeout; every attempt carries it as its gRPC deadline and no
@@ -14,8 +15,8 @@
 //   scheduling slack of the gRPC threads);
 // - retried codes: CANCELLED, DEADLINE_EXCEEDED, ABORTED, OUT_OF_RANGE, UNAVAILABLE, DATA_LOSS,
 //   and RESOURCE_EXHAUSTED only when the server attached google.rpc.RetryInfo;
-// - a RetryInfo delay is honoured as given (capped at 600 s), otherwise exponential backoff with
-//   "equal jitter" (half the step fixed, half random);
+// - a RetryInfo delay is honoured as given (capped at otlp::kMaxRetryDelay), otherwise
+//   exponential backoff with "equal jitter" (half the step fixed, half random);
 // - an OK response is never retried, partial success or not.
 //
 // Memory stays bounded against any collector: one request buffer per send, responses capped by
@@ -35,14 +36,12 @@
 #include <grpcpp/support/status.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
-#include <iterator>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -54,23 +53,43 @@
 #include <vector>
 
 #include "krishiv/trace/detail/env.hpp"
-#include "krishiv/trace/detail/protobuf_reader.hpp"
 #include "krishiv/trace/detail/random.hpp"
 #include "krishiv/trace/exporters/otlp_grpc/options.hpp"
+#include "krishiv/trace/otlp/fields.hpp"
+#include "krishiv/trace/otlp/response.hpp"
+
+#if defined(__SANITIZE_THREAD__)
+#define KRISHIV_TRACE_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define KRISHIV_TRACE_TSAN 1
+#endif
+#endif
+#ifdef KRISHIV_TRACE_TSAN
+extern "C" void __tsan_acquire(void* addr);
+extern "C" void __tsan_release(void* addr);
+#endif
 
 namespace krishiv::trace::detail {
 
-// The hard cap send() enforces (a request over it fails, not retried); the caller splits.
-inline constexpr std::size_t kMaxRequestBytes = std::size_t{64} << 20;
-// opentelemetry-proto docs/specification.md "OTLP/gRPC Request": the client SHOULD limit the
-// request "including before compression", RECOMMENDED 4 MiB, because servers typically refuse
-// larger messages (gRPC's default receive limit) with a non-retryable RESOURCE_EXHAUSTED. A
-// batch splitter should aim under this, and treat kMaxRequestBytes only as the ceiling.
-inline constexpr std::size_t kRecommendedRequestBytes = std::size_t{4} << 20;
-inline constexpr std::string_view kOtlpTraceExportMethod =
-    "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
-// A server asking for a longer pause is capped (opentelemetry-rust does the same).
-inline constexpr std::chrono::seconds kMaxThrottleDelay{600};
+// gRPC hands a call's completion to one of its threads through synchronization inside libgrpc,
+// which ThreadSanitizer cannot see when libgrpc is not built with it (the distributions' is
+// not): these state the edge gRPC guarantees, that what precedes UnaryCall() happens before its
+// callback runs. No-ops in other builds.
+inline void tsan_release(void* p) noexcept {
+#ifdef KRISHIV_TRACE_TSAN
+  __tsan_release(p);
+#else
+  (void)p;
+#endif
+}
+inline void tsan_acquire(void* p) noexcept {
+#ifdef KRISHIV_TRACE_TSAN
+  __tsan_acquire(p);
+#else
+  (void)p;
+#endif
+}
 
 struct ExportOutcome {
   enum class Kind {
@@ -85,18 +104,6 @@ struct ExportOutcome {
   int attempts = 0;    // calls actually started
   int retries = 0;     // attempts - 1, when at least one call started
   int grpc_code = -1;  // status of the last attempt; -1 when no call started
-};
-
-// Totals since construction, for the exporter to expose.
-struct OtlpGrpcTransportStats {
-  std::uint64_t requests_ok = 0;        // exports the collector answered OK (full or partial)
-  std::uint64_t partial_successes = 0;  // of which carried partial_success
-  std::uint64_t retries = 0;            // extra attempts over all exports
-  std::uint64_t failures = 0;           // exports that ended Failed
-  std::uint64_t cancelled = 0;          // exports that ended Cancelled
-  std::uint64_t rejected_spans = 0;     // spans the collector reported rejected
-  std::uint64_t dropped_spans = 0;      // span_count of Failed and Cancelled exports
-  std::string last_error;
 };
 
 inline const char* grpc_code_name(int code) noexcept {
@@ -138,76 +145,6 @@ inline bool is_retryable(grpc::StatusCode code, bool has_retry_info) noexcept {
   }
 }
 
-// ExportTraceServiceResponse { ExportTracePartialSuccess partial_success = 1; }
-// ExportTracePartialSuccess { int64 rejected_spans = 1; string error_message = 2; }
-struct ExportResponse {
-  bool well_formed = true;
-  bool has_partial_success = false;  // the field was present on the wire
-  std::int64_t rejected_spans = 0;
-  std::string error_message;
-};
-
-inline ExportResponse decode_export_response(std::string_view bytes) {
-  ExportResponse out;
-  ProtoReader r(bytes);
-  while (r.next()) {
-    if (r.field() != 1 || r.wire_type() != WireType::Len) continue;
-    out.has_partial_success = true;
-    // Repeated occurrences of a message field merge (protobuf encoding spec, "Last One Wins"
-    // for scalars inside).
-    ProtoReader p(r.bytes());
-    while (p.next()) {
-      if (p.field() == 1 && p.wire_type() == WireType::Varint) out.rejected_spans = p.int64();
-      if (p.field() == 2 && p.wire_type() == WireType::Len) out.error_message = p.bytes();
-    }
-    if (!p.ok()) out.well_formed = false;
-  }
-  if (!r.ok()) out.well_formed = false;
-  return out;
-}
-
-// The delay of a google.rpc.RetryInfo carried in the serialized google.rpc.Status of the
-// `grpc-status-details-bin` trailer (google/rpc/status.proto, error_details.proto):
-//   Status { repeated google.protobuf.Any details = 3; }  Any { string type_url = 1; bytes value =
-//   2; } RetryInfo { google.protobuf.Duration retry_delay = 1; }  Duration { int64 seconds = 1;
-//   int32 nanos = 2; }
-// nullopt when there is no RetryInfo; a RetryInfo without a usable delay gives 0.
-inline std::optional<std::chrono::nanoseconds> decode_retry_delay(std::string_view status_details) {
-  constexpr std::string_view kRetryInfoType = "/google.rpc.RetryInfo";  // after any host prefix
-  ProtoReader status(status_details);
-  while (status.next()) {
-    if (status.field() != 3 || status.wire_type() != WireType::Len) continue;
-    std::string_view type_url;
-    std::string_view value;
-    ProtoReader any(status.bytes());
-    while (any.next()) {
-      if (any.field() == 1 && any.wire_type() == WireType::Len) type_url = any.bytes();
-      if (any.field() == 2 && any.wire_type() == WireType::Len) value = any.bytes();
-    }
-    if (!any.ok() || !type_url.ends_with(kRetryInfoType)) continue;
-    std::int64_t seconds = 0;
-    std::int64_t nanos = 0;
-    ProtoReader info(value);
-    while (info.next()) {
-      if (info.field() != 1 || info.wire_type() != WireType::Len) continue;
-      ProtoReader d(info.bytes());
-      while (d.next()) {
-        if (d.field() == 1 && d.wire_type() == WireType::Varint) seconds = d.int64();
-        if (d.field() == 2 && d.wire_type() == WireType::Varint) {
-          nanos = static_cast<std::int32_t>(d.varint());
-        }
-      }
-      if (!d.ok()) return std::chrono::nanoseconds{0};
-    }
-    if (!info.ok()) return std::chrono::nanoseconds{0};
-    // Duration: nanos in (-1e9, 1e9) with the sign of seconds; a negative delay means "now".
-    if (seconds < 0 || nanos < 0 || nanos >= 1'000'000'000) return std::chrono::nanoseconds{0};
-    if (seconds >= kMaxThrottleDelay.count()) return kMaxThrottleDelay;
-    return std::chrono::seconds{seconds} + std::chrono::nanoseconds{nanos};
-  }
-  return std::nullopt;
-}
-
 inline std::optional<std::string> read_whole_file(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) return std::nullopt;
@@ -238,8 +175,8 @@ class OtlpGrpcTransport {
     auto target = resolve_grpc_endpoint(options_.endpoint, options_.insecure, &problem);
     if (!target) {
       config_warning("OtlpGrpcOptions::endpoint", options_.endpoint, problem,
-                     kOtlpGrpcDefaultEndpoint);
-      target = resolve_grpc_endpoint(kOtlpGrpcDefaultEndpoint, false, nullptr);
+                     otlp::kDefaultGrpcEndpoint);
+      target = resolve_grpc_endpoint(otlp::kDefaultGrpcEndpoint, false, nullptr);
     }
     target_ = std::move(*target);
     headers_ = sanitize_grpc_headers(options_.headers, "OtlpGrpcOptions::headers");
@@ -263,13 +200,13 @@ class OtlpGrpcTransport {
   OtlpGrpcTransport& operator=(const OtlpGrpcTransport&) = delete;
 
   // Sends one request, retrying per the OTLP rules until success, a final failure, the export
-  // deadline, or cancel(). `span_count` only feeds the dropped-span counter.
-  ExportOutcome send(std::string_view request, std::int64_t span_count) {
+  // deadline, or cancel().
+  ExportOutcome send(std::string_view request) {
     using Clock = std::chrono::steady_clock;
     ExportOutcome out;
     {
       std::lock_guard<std::mutex> lk(mu_);
-      if (shut_down_) return finish_cancelled(std::move(out), span_count);
+      if (shut_down_) return finish_cancelled(std::move(out));
       cancel_requested_ = false;
       in_flight_ = true;
     }
@@ -281,10 +218,11 @@ class OtlpGrpcTransport {
       }
     } guard{this};
 
-    if (request.size() > kMaxRequestBytes) {
-      out.error = "request of " + std::to_string(request.size()) +
-                  " bytes exceeds the 64 MiB OTLP limit; the batch must be split";
-      return finish_failed(std::move(out), span_count);
+    if (request.size() > otlp::kMaxRequestBytes) {
+      out.error = "request of " + std::to_string(request.size()) + " bytes exceeds the " +
+                  std::to_string(otlp::kMaxRequestBytes >> 20) +
+                  " MiB OTLP limit; the batch must be split";
+      return finish_failed(std::move(out));
     }
 
     const auto deadline = Clock::now() + options_.timeout;
@@ -298,46 +236,45 @@ class OtlpGrpcTransport {
       if (Clock::now() >= deadline) {
         out.error =
             out.attempts == 0 ? "DEADLINE_EXCEEDED: export timeout spent" : out.error + kNoTimeLeft;
-        return finish_failed(std::move(out), span_count);
+        return finish_failed(std::move(out));
       }
       std::string response;
       bool started = false;
       grpc::Status status = call_once(buffer, deadline, response, started);
-      if (!started) return finish_cancelled(std::move(out), span_count);
+      if (!started) return finish_cancelled(std::move(out));
       ++out.attempts;
       out.retries = out.attempts - 1;
       out.grpc_code = static_cast<int>(status.error_code());
-      if (out.retries > 0) retries_.fetch_add(1, std::memory_order_relaxed);
 
       if (status.ok()) return finish_ok(std::move(out), response);
-      if (cancel_pending()) return finish_cancelled(std::move(out), span_count);
+      if (cancel_pending()) return finish_cancelled(std::move(out));
 
       out.error = std::string(grpc_code_name(out.grpc_code)) + ": " + status.error_message();
-      const auto retry_delay = decode_retry_delay(status.error_details());
-      if (!is_retryable(status.error_code(), retry_delay.has_value())) {
-        return finish_failed(std::move(out), span_count);
+      const otlp::StatusDetails details = otlp::decode_status_details(status.error_details());
+      if (!is_retryable(status.error_code(), details.has_retry_info)) {
+        return finish_failed(std::move(out));
       }
       if (out.attempts >= options_.retry.max_attempts) {
         out.error += " (gave up after " + std::to_string(out.attempts) + " attempts)";
-        return finish_failed(std::move(out), span_count);
+        return finish_failed(std::move(out));
       }
       Clock::duration delay{};
-      if (retry_delay && retry_delay->count() > 0) {
+      if (details.retry_delay.count() > 0) {
         // OTLP/gRPC Throttling: wait what the server asked, then keep backing off from there.
-        delay = std::chrono::duration_cast<Clock::duration>(*retry_delay);
+        delay = std::chrono::duration_cast<Clock::duration>(details.retry_delay);
       } else {
         delay = jittered(step);
       }
       if (Clock::now() + delay >= deadline) {
         out.error += kNoTimeLeft;
-        return finish_failed(std::move(out), span_count);
+        return finish_failed(std::move(out));
       }
-      if (!wait_for(delay)) return finish_cancelled(std::move(out), span_count);
+      if (!wait_for(delay)) return finish_cancelled(std::move(out));
       const double grown = static_cast<double>(step.count()) * options_.retry.multiplier;
       step = grown >= static_cast<double>(max_step.count())
                  ? max_step
                  : Clock::duration{static_cast<Clock::duration::rep>(grown)};
-      if (retry_delay && retry_delay->count() > 0) step = std::max(step, delay);
+      if (details.retry_delay.count() > 0) step = std::max(step, delay);
     }
   }
 
@@ -356,24 +293,7 @@ class OtlpGrpcTransport {
     cancel_locked();
   }
 
-  OtlpGrpcTransportStats stats() const {
-    OtlpGrpcTransportStats s;
-    s.requests_ok = requests_ok_.load(std::memory_order_relaxed);
-    s.partial_successes = partial_successes_.load(std::memory_order_relaxed);
-    s.retries = retries_.load(std::memory_order_relaxed);
-    s.failures = failures_.load(std::memory_order_relaxed);
-    s.cancelled = cancelled_.load(std::memory_order_relaxed);
-    s.rejected_spans = rejected_spans_.load(std::memory_order_relaxed);
-    s.dropped_spans = dropped_spans_.load(std::memory_order_relaxed);
-    std::lock_guard<std::mutex> lk(log_mu_);
-    s.last_error = last_error_;
-    return s;
-  }
-
   const GrpcTarget& target() const noexcept { return target_; }
-  const std::vector<std::pair<std::string, std::string>>& headers() const noexcept {
-    return headers_;
-  }
 
  private:
   // Longest error string kept or logged; collectors' messages are not ours to bound.
@@ -447,7 +367,9 @@ class OtlpGrpcTransport {
     grpc::ByteBuffer reply;
     // The completion may run inline in a TryCancel() caller holding mu_, so it only takes
     // done_mu_, and nobody takes mu_ while holding done_mu_.
+    tsan_release(this);
     stub_->UnaryCall(&ctx, method_, grpc::StubOptions(), &request, &reply, [this](grpc::Status s) {
+      tsan_acquire(this);
       std::lock_guard<std::mutex> lk(done_mu_);
       call_status_ = std::move(s);
       call_done_ = true;
@@ -506,10 +428,9 @@ class OtlpGrpcTransport {
   }
 
   ExportOutcome finish_ok(ExportOutcome out, std::string_view response) {
-    requests_ok_.fetch_add(1, std::memory_order_relaxed);
     out.kind = ExportOutcome::Kind::Success;
     out.error.clear();
-    const ExportResponse r = decode_export_response(response);
+    const otlp::ExportResponse r = otlp::decode_export_response(response);
     if (!r.well_formed) {
       // The status says the data was accepted; a garbled body does not undo that.
       log_once("collector answered OK with a malformed ExportTraceServiceResponse");
@@ -520,11 +441,7 @@ class OtlpGrpcTransport {
       out.kind = ExportOutcome::Kind::PartialSuccess;
       out.rejected_spans = std::max<std::int64_t>(r.rejected_spans, 0);
       out.error = truncate(r.error_message);
-      partial_successes_.fetch_add(1, std::memory_order_relaxed);
-      rejected_spans_.fetch_add(static_cast<std::uint64_t>(out.rejected_spans),
-                                std::memory_order_relaxed);
       if (out.rejected_spans > 0) {
-        set_last_error("rejected " + std::to_string(out.rejected_spans) + " spans: " + out.error);
         log_once("collector rejected spans: " + out.error);
       } else {
         log_once("collector warning: " + out.error);
@@ -533,23 +450,16 @@ class OtlpGrpcTransport {
     return out;
   }
 
-  ExportOutcome finish_failed(ExportOutcome out, std::int64_t span_count) {
+  ExportOutcome finish_failed(ExportOutcome out) {
     out.kind = ExportOutcome::Kind::Failed;
     out.error = truncate(out.error);
-    failures_.fetch_add(1, std::memory_order_relaxed);
-    dropped_spans_.fetch_add(static_cast<std::uint64_t>(std::max<std::int64_t>(span_count, 0)),
-                             std::memory_order_relaxed);
-    set_last_error(out.error);
     log_once("export failed: " + out.error);
     return out;
   }
 
-  ExportOutcome finish_cancelled(ExportOutcome out, std::int64_t span_count) {
+  static ExportOutcome finish_cancelled(ExportOutcome out) {
     out.kind = ExportOutcome::Kind::Cancelled;
     out.error = "CANCELLED: export cancelled by the exporter";
-    cancelled_.fetch_add(1, std::memory_order_relaxed);
-    dropped_spans_.fetch_add(static_cast<std::uint64_t>(std::max<std::int64_t>(span_count, 0)),
-                             std::memory_order_relaxed);
     return out;
   }
 
@@ -559,11 +469,6 @@ class OtlpGrpcTransport {
       s += "...";
     }
     return s;
-  }
-
-  void set_last_error(std::string e) {
-    std::lock_guard<std::mutex> lk(log_mu_);
-    last_error_ = std::move(e);
   }
 
   // A collector that stays down, or keeps rejecting, would otherwise print the same line for
@@ -581,7 +486,7 @@ class OtlpGrpcTransport {
   OtlpGrpcOptions options_;
   GrpcTarget target_;
   std::vector<std::pair<std::string, std::string>> headers_;
-  const std::string method_{kOtlpTraceExportMethod};
+  const std::string method_{otlp::kTraceExportMethod};
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<grpc::GenericStub> stub_;
 
@@ -599,15 +504,8 @@ class OtlpGrpcTransport {
   bool call_done_ = false;
   grpc::Status call_status_;
 
-  std::atomic<std::uint64_t> requests_ok_{0};
-  std::atomic<std::uint64_t> partial_successes_{0};
-  std::atomic<std::uint64_t> retries_{0};
-  std::atomic<std::uint64_t> failures_{0};
-  std::atomic<std::uint64_t> cancelled_{0};
-  std::atomic<std::uint64_t> rejected_spans_{0};
-  std::atomic<std::uint64_t> dropped_spans_{0};
-  mutable std::mutex log_mu_;
-  std::string last_error_;
+  // Messages already logged (log_once).
+  std::mutex log_mu_;
   std::set<std::string> logged_;
 };
 
