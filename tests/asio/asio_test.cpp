@@ -53,8 +53,11 @@ int coroutine_count(int normal) {
 #endif
 }
 
-// Asked out of line: clang may reuse pthread_self() from before a suspension (coro/hop_pool.hpp).
+// Asked out of line and opaque: pthread_self() is declared const, so clang may reuse a value from
+// before a suspension after the coroutine resumed elsewhere, and infers an out-of-line function
+// that only calls it const as well. The clobber makes it a call clang must repeat.
 [[gnu::noinline]] std::thread::id thread_id() noexcept {
+  asm volatile("" ::: "memory");
   return std::this_thread::get_id();
 }
 
