@@ -3,13 +3,18 @@
 // in the same run. Two operations: asio::post(use_awaitable), the cheapest round trip through the
 // executor, and a steady_timer that has already expired (through the timer queue). One
 // io_context run by the benchmark thread; the current context holds a span, as in real use.
-// Compare the pairs; the budget is 10 ns more per co_await.
+// The budget is 10 ns more per co_await. The closing table gives traced - plain per co_await from
+// this run's medians (with --benchmark_repetitions > 1; --benchmark_enable_random_interleaving
+// spreads the machine's noise over both).
 
 #include <benchmark/benchmark.h>
 
 #include <krishiv/trace/integrations/asio.hpp>
 
 #include <asio.hpp>
+#include <cstdio>
+#include <map>
+#include <string>
 
 #include "krishiv/trace/context.hpp"
 #include "krishiv/trace/ids.hpp"
@@ -69,6 +74,62 @@ BENCHMARK(BM_post_traced);
 BENCHMARK(BM_expired_timer_plain);
 BENCHMARK(BM_expired_timer_traced);
 
+// The console output, then traced - plain for each pair from the medians it saw.
+class DifferenceReporter : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    ConsoleReporter::ReportRuns(runs);
+    for (const Run& r : runs) {
+      if (r.run_type != Run::RT_Aggregate || r.aggregate_name != "median") continue;
+      std::string name = r.run_name.function_name;
+      bool traced = false;
+      if (name.ends_with("_traced")) {
+        traced = true;
+        name.resize(name.size() - 7);
+      } else if (name.ends_with("_plain")) {
+        name.resize(name.size() - 6);
+      } else {
+        continue;
+      }
+      Pair& p = pairs_[name];
+      (traced ? p.traced : p.plain) = {r.GetAdjustedRealTime(), r.GetAdjustedCPUTime(), true};
+    }
+  }
+  void Finalize() override {
+    ConsoleReporter::Finalize();
+    bool header = false;
+    for (const auto& [name, p] : pairs_) {
+      if (!p.plain.seen || !p.traced.seen) continue;
+      if (!header) {
+        std::printf("\n%-20s %12s %12s %12s   (medians, ns per co_await)\n", "traced - plain",
+                    "cpu plain", "cpu traced", "cpu diff");
+        header = true;
+      }
+      std::printf("%-20s %12.1f %12.1f %+12.1f   (real: %.1f %.1f %+.1f)\n", name.c_str(),
+                  p.plain.cpu, p.traced.cpu, p.traced.cpu - p.plain.cpu, p.plain.real,
+                  p.traced.real, p.traced.real - p.plain.real);
+    }
+    std::fflush(stdout);
+  }
+
+ private:
+  struct Times {
+    double real = 0, cpu = 0;
+    bool seen = false;
+  };
+  struct Pair {
+    Times plain, traced;
+  };
+  std::map<std::string, Pair> pairs_;
+};
+
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  DifferenceReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::Shutdown();
+  return 0;
+}
