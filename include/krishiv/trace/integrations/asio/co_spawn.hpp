@@ -25,7 +25,7 @@ namespace krishiv::trace {
 namespace detail {
 
 // A traced_executor for a new coroutine rooted at the current context, around `ex` with any
-// traced_executor it already is (or holds) taken off.
+// traced_executor it already is (or holds) taken off, and the owner that ends its state.
 template <class Executor>
 auto make_traced_for_spawn(const Executor& ex) {
   if constexpr (is_traced_executor<Executor>::value) {
@@ -33,13 +33,38 @@ auto make_traced_for_spawn(const Executor& ex) {
   } else if constexpr (std::is_same_v<Executor, asio::any_io_executor>) {
     if (const AsioCoroutineState* running = running_asio_state()) {
       asio::any_io_executor inner;
-      if (running->unwrap(ex, inner)) {
-        return traced_executor<asio::any_io_executor>(std::move(inner), Context::current());
-      }
+      if (running->unwrap(ex, inner)) return AsioAccess::make(std::move(inner), Context::current());
     }
-    return traced_executor<asio::any_io_executor>(ex, Context::current());
+    return AsioAccess::make(ex, Context::current());
   } else {
-    return traced_executor<Executor>(ex, Context::current());
+    return AsioAccess::make(ex, Context::current());
+  }
+}
+
+template <class T>
+struct is_asio_awaitable : std::false_type {};
+template <class T, class E>
+struct is_asio_awaitable<asio::awaitable<T, E>> : std::true_type {};
+
+// The spawned coroutine's bottom frame: its state ends with it.
+template <class T, class E>
+asio::awaitable<T, E> traced_body(asio::awaitable<T, E> a, [[maybe_unused]] AsioStateOwner owner) {
+  if constexpr (std::is_void_v<T>) {
+    co_await std::move(a);
+  } else {
+    co_return co_await std::move(a);
+  }
+}
+
+template <class Awaitable>
+auto traced_entry(Awaitable&& a, AsioStateOwner owner) {
+  if constexpr (is_asio_awaitable<std::decay_t<Awaitable>>::value) {
+    return traced_body(static_cast<Awaitable&&>(a), std::move(owner));
+  } else {
+    // A function returning the awaitable: asio calls it once, in the coroutine.
+    return [f = static_cast<Awaitable&&>(a), owner = std::move(owner)]() mutable {
+      return traced_body(f(), std::move(owner));
+    };
   }
 }
 
@@ -52,7 +77,8 @@ template <class Executor, class Awaitable, class CompletionToken>
 requires(asio::execution::is_executor<Executor>::value ||
          asio::is_executor<Executor>::value) decltype(auto)
     co_spawn_traced(const Executor& ex, Awaitable&& a, CompletionToken&& token) {
-  return asio::co_spawn(detail::make_traced_for_spawn(ex), static_cast<Awaitable&&>(a),
+  auto [traced, owner] = detail::make_traced_for_spawn(ex);
+  return asio::co_spawn(traced, detail::traced_entry(static_cast<Awaitable&&>(a), std::move(owner)),
                         static_cast<CompletionToken&&>(token));
 }
 
