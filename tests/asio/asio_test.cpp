@@ -457,3 +457,47 @@ TEST_CASE("asio: children spawned from a traced coroutine, awaited or detached")
   CHECK(bad == 0);
   CHECK_FALSE(Context::current().has_span());
 }
+
+namespace {
+
+asio::awaitable<void> keep_executor(std::optional<asio::any_io_executor>& kept) {
+  auto span = info_span("kept").entered();
+  kept = co_await asio::this_coro::executor;
+  co_await asio::post(asio::use_awaitable);
+}
+
+}  // namespace
+
+TEST_CASE("asio: an executor kept past its coroutine runs work without a coroutine context") {
+  Recorder rec;
+  asio::io_context io;
+  std::optional<asio::any_io_executor> kept;
+  {
+    auto outer = info_span("outer").entered();
+    co_spawn_traced(io, keep_executor(kept), asio::detached);
+  }
+  io.run();
+  io.restart();
+  REQUIRE(kept.has_value());
+  // Later coroutines reuse the finished one's state; the kept executor is not theirs.
+  int ran = 0, with_span = 0, later = 0;
+  for (int i = 0; i < 100; ++i) {
+    co_spawn_traced(
+        io,
+        [&later]() -> asio::awaitable<void> {
+          auto span = info_span("later").entered();
+          co_await asio::post(asio::use_awaitable);
+          if (Context::current().has_span()) ++later;
+        },
+        asio::detached);
+    asio::post(*kept, [&] {
+      ++ran;
+      if (Context::current().has_span()) ++with_span;
+    });
+  }
+  io.run();
+  CHECK(ran == 100);
+  CHECK(with_span == 0);
+  CHECK(later == 100);
+  CHECK_FALSE(Context::current().has_span());
+}
