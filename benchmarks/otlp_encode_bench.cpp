@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "krishiv/trace/record/writer.hpp"
 #include "krishiv/trace/exporter.hpp"
 #include "krishiv/trace/otlp/encoder.hpp"
+#include "krishiv/trace/record/writer.hpp"
 #include "krishiv/trace/resource.hpp"
 
 namespace {

@@ -7,12 +7,12 @@
 #include <string_view>
 #include <vector>
 
-#include "krishiv/trace/record/writer.hpp"
 #include "krishiv/trace/exporter.hpp"
 #include "krishiv/trace/ids.hpp"
+#include "krishiv/trace/record/format.hpp"
+#include "krishiv/trace/record/writer.hpp"
 #include "krishiv/trace/resource.hpp"
 #include "krishiv/trace/span_kind.hpp"
-#include "krishiv/trace/record/format.hpp"
 #include "krishiv/trace/status.hpp"
 
 namespace krishiv::trace::test {

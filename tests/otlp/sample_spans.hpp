@@ -9,10 +9,10 @@
 #include <vector>
 
 #include "krishiv/trace/attribute.hpp"
-#include "krishiv/trace/record/writer.hpp"
 #include "krishiv/trace/exporter.hpp"
-#include "krishiv/trace/resource.hpp"
 #include "krishiv/trace/record/format.hpp"
+#include "krishiv/trace/record/writer.hpp"
+#include "krishiv/trace/resource.hpp"
 
 namespace otlp_test {
 

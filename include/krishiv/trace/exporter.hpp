@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "krishiv/trace/resource.hpp"
 #include "krishiv/trace/record/format.hpp"
+#include "krishiv/trace/resource.hpp"
 #include "krishiv/trace/version.hpp"
 
 namespace krishiv::trace {

@@ -14,11 +14,11 @@
 #include <string>
 #include <utility>
 
-#include "krishiv/trace/pipeline/export_worker.hpp"
 #include "krishiv/trace/detail/env.hpp"
-#include "krishiv/trace/pipeline/front_end.hpp"
 #include "krishiv/trace/exporter.hpp"
 #include "krishiv/trace/exporters/in_memory.hpp"
+#include "krishiv/trace/pipeline/export_worker.hpp"
+#include "krishiv/trace/pipeline/front_end.hpp"
 #include "krishiv/trace/resource.hpp"
 #include "krishiv/trace/sampler.hpp"
 #include "krishiv/trace/span_limits.hpp"

@@ -23,14 +23,14 @@
 #include <utility>
 
 #include "krishiv/trace/attribute.hpp"
-#include "krishiv/trace/context.hpp"
 #include "krishiv/trace/clock.hpp"
-#include "krishiv/trace/pipeline/front_end.hpp"
-#include "krishiv/trace/record/writer.hpp"
+#include "krishiv/trace/context.hpp"
 #include "krishiv/trace/detail/small_buffer.hpp"
 #include "krishiv/trace/field.hpp"
-#include "krishiv/trace/span_kind.hpp"
+#include "krishiv/trace/pipeline/front_end.hpp"
 #include "krishiv/trace/record/format.hpp"
+#include "krishiv/trace/record/writer.hpp"
+#include "krishiv/trace/span_kind.hpp"
 #include "krishiv/trace/status.hpp"
 
 namespace krishiv::trace {

@@ -37,8 +37,8 @@
 #include "krishiv/trace/exporter.hpp"
 #include "krishiv/trace/ids.hpp"
 #include "krishiv/trace/provider.hpp"
-#include "krishiv/trace/span_kind.hpp"
 #include "krishiv/trace/record/format.hpp"
+#include "krishiv/trace/span_kind.hpp"
 #include "krishiv/trace/status.hpp"
 
 namespace krishiv::trace {

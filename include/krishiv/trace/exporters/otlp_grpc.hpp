@@ -43,9 +43,9 @@
 #include <string>
 #include <utility>
 
-#include "krishiv/trace/exporters/otlp_grpc/transport.hpp"
 #include "krishiv/trace/exporter.hpp"
 #include "krishiv/trace/exporters/otlp_grpc/options.hpp"
+#include "krishiv/trace/exporters/otlp_grpc/transport.hpp"
 #include "krishiv/trace/otlp/encoder.hpp"
 #include "krishiv/trace/provider.hpp"
 

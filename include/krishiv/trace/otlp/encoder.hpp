@@ -23,8 +23,8 @@
 #include "krishiv/trace/attribute.hpp"
 #include "krishiv/trace/detail/protobuf_writer.hpp"
 #include "krishiv/trace/exporter.hpp"
-#include "krishiv/trace/resource.hpp"
 #include "krishiv/trace/record/format.hpp"
+#include "krishiv/trace/resource.hpp"
 
 namespace krishiv::trace {
 

@@ -36,8 +36,8 @@
 #include "krishiv/trace/clock.hpp"
 #include "krishiv/trace/detail/env.hpp"
 #include "krishiv/trace/exporter.hpp"
-#include "krishiv/trace/resource.hpp"
 #include "krishiv/trace/record/format.hpp"
+#include "krishiv/trace/resource.hpp"
 
 namespace krishiv::trace {
 

@@ -9,8 +9,8 @@
 
 #include "krishiv/trace/attribute.hpp"
 #include "krishiv/trace/ids.hpp"
-#include "krishiv/trace/span_kind.hpp"
 #include "krishiv/trace/record/format.hpp"
+#include "krishiv/trace/span_kind.hpp"
 #include "krishiv/trace/status.hpp"
 
 namespace krishiv::trace {
