@@ -34,15 +34,16 @@ enum : std::uint8_t {
 
 inline constexpr std::array<std::uint8_t, 256> kTraceStateCharClass = [] {
   std::array<std::uint8_t, 256> t{};
-  for (int c = 0x20; c <= 0x7E; ++c) {
+  auto at = [&t](char c) -> std::uint8_t& { return t[static_cast<unsigned char>(c)]; };
+  for (char c = 0x20; c <= 0x7E; ++c) {
     if (c == ',' || c == '=') continue;
-    t[c] |= kTsValueChar;
-    if (c != ' ') t[c] |= kTsNblkChar;
+    at(c) |= kTsValueChar;
+    if (c != ' ') at(c) |= kTsNblkChar;
   }
-  for (int c = 'a'; c <= 'z'; ++c) t[c] |= kTsLcAlpha;
-  for (int c = '0'; c <= '9'; ++c) t[c] |= kTsDigit;
-  for (char c : {'_', '-', '*', '/'}) t[static_cast<unsigned char>(c)] |= kTsKeyPunct;
-  t['@'] |= kTsAt;
+  for (char c = 'a'; c <= 'z'; ++c) at(c) |= kTsLcAlpha;
+  for (char c = '0'; c <= '9'; ++c) at(c) |= kTsDigit;
+  for (char c : {'_', '-', '*', '/'}) at(c) |= kTsKeyPunct;
+  at('@') |= kTsAt;
   return t;
 }();
 
