@@ -35,7 +35,10 @@ run_build() {  # name, compiler, meson options..., -- , meson test args...
     failed=$((failed + 1)); return
   fi
   echo "== [$name] test"
-  meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes "$jobs" "${test_args[@]}" \
+  # A timeout multiplier: the compile-driven tests (compile_fail, compiled_out, strict headers)
+  # must hold on a loaded 2-core machine, where a 5 s compile can take ten times as long.
+  meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes "$jobs" \
+    --timeout-multiplier "${TIMEOUT_MULTIPLIER:-4}" "${test_args[@]}" \
     2>&1 | tee "$dir.test.log" | grep -E "^ *[0-9]+/[0-9]+ " | grep -vE " OK |EXPECTEDFAIL" || true
   local ok fail xfail xpass timeout skip
   ok=$(awk '/^Ok:/{print $2}' "$dir.test.log"); fail=$(awk '/^Fail:/{print $2}' "$dir.test.log")
@@ -55,10 +58,15 @@ only=${ONLY:-all}
   # coroutine frames ("Cannot represent a difference across sections").
   run_build asan clang++ -Dbuildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false \
     -Dcpp_args=-fno-sanitize=function -Dcpp_link_args=-fno-sanitize=function \
-    -Dbenchmarks=false -Dexamples=false -- 
+    -Dbenchmarks=false -Dexamples=false -- --no-suite layout --no-suite strict
 [[ $only == all || $only == tsan ]] &&
-  run_build tsan clang++ -Dbuildtype=debugoptimized -Db_sanitize=thread -Db_lundef=false \
-    -Dbenchmarks=false -Dexamples=false -- --suite span --suite coro --suite w3c --suite exporters
+  # The OTLP/gRPC transport runs over Debian's libgrpc, which is not built with TSan: its own
+  # thread hand-offs are invisible to TSan, and tests/tsan.supp silences reports from inside it
+  # (narrowly: our code stays checked, see the file).
+  TSAN_OPTIONS="suppressions=$root/tests/tsan.supp ${TSAN_OPTIONS:-}" \
+    run_build tsan clang++ -Dbuildtype=debugoptimized -Db_sanitize=thread -Db_lundef=false \
+    -Dbenchmarks=false -Dexamples=false -- --suite span --suite coro --suite w3c --suite exporters \
+    --suite otlp_grpc --suite asio
 
 echo "$passed passed, $failed failed, $skipped skipped"
 ((failed == 0))

@@ -162,10 +162,10 @@ class TraceFlags {
   constexpr bool sampled() const noexcept { return (bits_ & kSampled) != 0; }
   constexpr bool random() const noexcept { return (bits_ & kRandom) != 0; }
   constexpr TraceFlags with_sampled(bool on) const noexcept {
-    return TraceFlags(on ? (bits_ | kSampled) : (bits_ & ~kSampled));
+    return TraceFlags(static_cast<std::uint8_t>(on ? bits_ | kSampled : bits_ & ~kSampled));
   }
   constexpr TraceFlags with_random(bool on) const noexcept {
-    return TraceFlags(on ? (bits_ | kRandom) : (bits_ & ~kRandom));
+    return TraceFlags(static_cast<std::uint8_t>(on ? bits_ | kRandom : bits_ & ~kRandom));
   }
   constexpr std::uint8_t bits() const noexcept { return bits_; }
 

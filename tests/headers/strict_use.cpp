@@ -1,0 +1,60 @@
+// Compiled by strict_check.sh with the users' warning flags: what a typical user TU instantiates
+// (a header alone emits no code, so the optimisers' warnings, like g++'s -Wdangling-pointer, only
+// show in functions that use it). Never run; only needs to compile without a warning.
+#include <krishiv/trace.hpp>
+#include <krishiv/trace/coro.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace kt = krishiv::trace;
+
+using Commit = kt::span_schema<"checkpoint_commit", kt::job_id, kt::epoch>;
+
+// As in examples/quickstart.cpp: g++ 12 -O3 reported -Wdangling-pointer here (context.hpp).
+void write_manifest(std::int64_t epoch) {
+  auto span = kt::info_span("write_manifest", kt::epoch{epoch}).entered();
+  if (epoch == 2) {
+    span.set_status(kt::StatusCode::Error, "disk full");
+    return;
+  }
+  span.add_event("manifest_written", kt::attr("bytes", 4096), kt::attr("path", "s3://ckpt/m"));
+}
+
+void commit(std::int64_t epoch) {
+  auto c = Commit::enter("j-7", epoch);
+  c.set_attribute("bytes", 4096);
+  write_manifest(epoch);
+}
+
+// A scope alone: g++ 12 -O2 reported -Wdangling-pointer here.
+int g_sink;
+void scope_only(const kt::Context& ctx) {
+  kt::ContextScope scope(ctx);
+  g_sink = 1;
+}
+
+std::string inject() {
+  kt::ContextScope scope(kt::Context::current());
+  return kt::current_traceparent() + kt::current_tracestate();
+}
+
+kt::task<int> child(int i) {
+  auto span = kt::debug_span("child").entered();
+  co_return i + 1;
+}
+
+kt::task<int> parent() {
+  auto span = kt::info_span("parent").entered();
+  int sum = 0;
+  for (int i = 0; i < 3; ++i) sum += co_await child(i);
+  co_return sum;
+}
+
+int run() {
+  kt::TracerProvider provider;
+  auto job = kt::info_span("run_job", kt::job_id{"j-7"}).entered();
+  commit(1);
+  scope_only(kt::Context::current());
+  return kt::sync_wait(parent()) + static_cast<int>(inject().size());
+}
