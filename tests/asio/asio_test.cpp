@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 #include <krishiv/trace.hpp>
 #include <krishiv/trace/coro/with_context.hpp>
+#include <krishiv/trace/exporters/in_memory.hpp>
 #include <krishiv/trace/integrations/asio.hpp>
 
 #include <sys/resource.h>
