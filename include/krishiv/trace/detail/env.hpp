@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "krishiv/trace/detail/ows.hpp"
+#include "krishiv/trace/detail/parse_double.hpp"
 
 namespace krishiv::trace::detail {
 
@@ -90,11 +91,7 @@ inline bool env_bool(const char* name, bool fallback) {
 
 inline std::optional<double> parse_double(std::string_view s) noexcept {
   s = trim_ows(s);
-  if (s.empty()) return std::nullopt;
-  double v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
-  return v;
+  return parse_double_exact(s);
 }
 
 // ASCII lowercase copy: OpenTelemetry enum values are matched case-insensitively
