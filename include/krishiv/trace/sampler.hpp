@@ -23,6 +23,7 @@
 #include <string_view>
 
 #include "krishiv/trace/detail/env.hpp"
+#include "krishiv/trace/detail/parse_double.hpp"
 #include "krishiv/trace/detail/text.hpp"
 #include "krishiv/trace/ids.hpp"
 #include "krishiv/trace/span_context.hpp"
@@ -276,8 +277,7 @@ class Sampler {
     char buf[64];
     std::snprintf(buf, sizeof buf, "%.6f", leaf.ratio);
     std::string text = buf;
-    double back = 0.0;
-    std::from_chars(text.data(), text.data() + text.size(), back);
+    const double back = detail::parse_double_exact(text).value_or(0.0);
     if (back != leaf.ratio) {
       const auto r = std::to_chars(buf, buf + sizeof buf, leaf.ratio, std::chars_format::fixed);
       text.assign(buf, r.ptr);

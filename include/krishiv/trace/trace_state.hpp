@@ -231,7 +231,10 @@ class TraceState {
       }
       list.push_back(Entry{std::string(key), {}});
     }
-    list[i].value.assign(value);
+    // clear + append, not assign: g++ 12 at -O3 warns -Wrestrict in assign's overlap check,
+    // falsely.
+    list[i].value.clear();
+    list[i].value.append(value);
     // Moves the entry to the front without disturbing the others' relative order.
     std::rotate(list.begin(), list.begin() + static_cast<std::ptrdiff_t>(i),
                 list.begin() + static_cast<std::ptrdiff_t>(i) + 1);

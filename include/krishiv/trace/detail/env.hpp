@@ -14,6 +14,7 @@
 #include <string_view>
 #include <utility>
 
+#include "krishiv/trace/detail/parse_double.hpp"
 #include "krishiv/trace/detail/text.hpp"
 
 namespace krishiv::trace::detail {
@@ -88,11 +89,7 @@ inline bool env_bool(const char* name, bool fallback) {
 
 inline std::optional<double> parse_double(std::string_view s) noexcept {
   s = trim_ows(s);
-  if (s.empty()) return std::nullopt;
-  double v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
-  return v;
+  return parse_double_exact(s);
 }
 
 }  // namespace krishiv::trace::detail

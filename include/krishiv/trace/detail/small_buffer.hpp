@@ -48,7 +48,8 @@ class SmallBuffer {
   void grow(std::size_t need) {
     std::size_t cap = capacity() * 2;
     while (cap < need) cap *= 2;
-    auto next = std::make_unique_for_overwrite<std::uint8_t[]>(cap);
+    // Uninitialized, as make_unique_for_overwrite would (which libc++ 14 lacks).
+    std::unique_ptr<std::uint8_t[]> next(new std::uint8_t[cap]);
     std::memcpy(next.get(), data(), size_);
     heap_ = std::move(next);
     capacity_ = cap;
