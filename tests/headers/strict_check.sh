@@ -3,7 +3,7 @@
 #   strict_check.sh INCLUDE_DIR SPEC...
 # SPEC is PKGS:HEADER or PKGS:FILE.cpp, PKGS the comma-separated pkg-config packages it needs
 # (empty for the core). A header gets a TU of its own, compiled at -O2; a .cpp file (a TU that
-# uses the headers the way users do) is compiled at -O2 and at -O3. The compiler is $STRICT_CXX
+# uses the headers the way users do) is compiled at -O0, -O2 and -O3. The compiler is $STRICT_CXX
 # (words: "ccache g++" works); exit 77 when it is missing.
 #
 # `-c -O2 -o /dev/null`, not -fsyntax-only: some warnings (g++'s -Wdangling-pointer, -Wrestrict,
@@ -45,7 +45,7 @@ for spec in "$@"; do
   fi
   read -r -a extra <<<"${pkg_flags[_$pkgs]}"
   if [[ $header == *.cpp ]]; then
-    src=$header levels=(-O2 -O3)
+    src=$header levels=(-O0 -O2 -O3)
   else
     src=$work/$((n + 1)).cpp levels=(-O2)
     printf '#include "%s"\n' "$header" >"$src"
