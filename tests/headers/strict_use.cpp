@@ -3,9 +3,16 @@
 // show in functions that use it). Never run; only needs to compile without a warning.
 #include <krishiv/trace.hpp>
 #include <krishiv/trace/coro.hpp>
+#include <krishiv/trace/integrations/grpc/status_code.hpp>
+#include <krishiv/trace/integrations/grpc/target.hpp>
+#include <krishiv/trace/propagation/carrier.hpp>
 
+#include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace kt = krishiv::trace;
 
@@ -39,6 +46,20 @@ std::string inject() {
   return kt::current_traceparent() + kt::current_tracestate();
 }
 
+// Carriers: every adapter, both directions (propagation/carrier.hpp).
+std::size_t carriers(const kt::SpanContext& ctx) {
+  std::map<std::string, std::string> m;
+  std::multimap<std::string, std::string> mm;
+  std::vector<std::pair<std::string, std::string>> list;
+  kt::inject_trace_context(m, ctx);
+  kt::inject_trace_context(mm);
+  kt::inject_trace_context(list, ctx);
+  return static_cast<std::size_t>(kt::extract_trace_context(m).is_valid()) +
+         static_cast<std::size_t>(kt::extract_trace_context(mm).flags.bits()) +
+         kt::extract_trace_context(list).trace_state.size() +
+         (kt::parse_grpc_target("dns:///h:1") ? 1U : 0U) + kt::grpc_status_code_name(4).size();
+}
+
 kt::task<int> child(int i) {
   auto span = kt::debug_span("child").entered();
   co_return i + 1;
@@ -56,5 +77,6 @@ int run() {
   auto job = kt::info_span("run_job", kt::job_id{"j-7"}).entered();
   commit(1);
   scope_only(kt::Context::current());
-  return kt::sync_wait(parent()) + static_cast<int>(inject().size());
+  return kt::sync_wait(parent()) + static_cast<int>(inject().size()) +
+         static_cast<int>(carriers(job.context()));
 }
