@@ -27,6 +27,7 @@
 #include <string_view>
 #include <utility>
 
+#include "krishiv/trace/detail/tsan.hpp"
 #include "krishiv/trace/integrations/grpc/status_code.hpp"
 #include "krishiv/trace/integrations/grpc/target.hpp"
 #include "krishiv/trace/propagation/carrier.hpp"
@@ -64,10 +65,16 @@ class ClientTracingInterceptor final : public grpc::experimental::Interceptor {
       span_.set_attribute("rpc.method", name);
       set_server_address(span_, server);
     }
+    tsan_release(this);
   }
+
+  // The hooks of one call run one after another, possibly on different gRPC threads, ordered by
+  // libgrpc's own synchronization: stated for ThreadSanitizer (detail/tsan.hpp).
+  ~ClientTracingInterceptor() override { tsan_acquire(this); }
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* m) override {
     using grpc::experimental::InterceptionHookPoints;
+    tsan_acquire(this);
     if (m->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
       // Replaces what the caller may have put there by hand: the CLIENT span is the parent the
       // server must see.
@@ -80,6 +87,7 @@ class ClientTracingInterceptor final : public grpc::experimental::Interceptor {
     if (m->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_STATUS)) {
       if (const grpc::Status* s = m->GetRecvStatus()) finish(static_cast<int>(s->error_code()));
     }
+    tsan_release(this);
     m->Proceed();
   }
 

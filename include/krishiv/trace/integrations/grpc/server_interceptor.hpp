@@ -46,6 +46,7 @@
 #include <unordered_map>
 
 #include "krishiv/trace/context.hpp"
+#include "krishiv/trace/detail/tsan.hpp"
 #include "krishiv/trace/integrations/grpc/client_interceptor.hpp"
 #include "krishiv/trace/integrations/grpc/status_code.hpp"
 #include "krishiv/trace/integrations/grpc/target.hpp"
@@ -102,17 +103,24 @@ class ServerTracingInterceptor final : public grpc::experimental::Interceptor {
  public:
   ServerTracingInterceptor(grpc::experimental::ServerRpcInfo* info,
                            const std::optional<GrpcServerAddress>& server)
-      : info_(info), server_(server) {}
+      : info_(info), server_(server) {
+    tsan_release(this);
+  }
 
+  // The hooks of one call run one after another, possibly on different gRPC threads, ordered by
+  // libgrpc's own synchronization: stated for ThreadSanitizer (detail/tsan.hpp).
   ~ServerTracingInterceptor() override {
+    tsan_acquire(this);
     if (registered_) ServerCallContexts::get().remove(info_->server_context());
     finish();
   }
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* m) override {
     using grpc::experimental::InterceptionHookPoints;
+    tsan_acquire(this);
     if (m->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_INITIAL_METADATA)) {
       const Context ctx = start(m->GetRecvInitialMetadata());
+      tsan_release(this);
       // A synchronous handler (and a callback method's reactor creation) runs inside this
       // Proceed(), on this thread: the scope covers exactly it.
       ContextScope scope(ctx);
@@ -126,6 +134,7 @@ class ServerTracingInterceptor final : public grpc::experimental::Interceptor {
       if (*code_ == 0 && deadline_passed()) code_ = 4;
     }
     if (m->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_CLOSE)) finish();
+    tsan_release(this);
     m->Proceed();
   }
 
