@@ -48,6 +48,11 @@ struct ShardSlot {
     index = kExclusiveShards +
             g_next_shared_shard.fetch_add(1, std::memory_order_relaxed) % kSharedShards;
   }
+  // One of the shared shards, always written with fetch_add (benchmarks compare the two ways).
+  struct Shared {
+    unsigned index;
+  };
+  explicit ShardSlot(Shared s) noexcept : index(kExclusiveShards + s.index % kSharedShards) {}
   ~ShardSlot() {
     if (exclusive) {
       // release: our plain stores are seen by the next thread to take the shard.
