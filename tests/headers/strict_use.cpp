@@ -3,6 +3,8 @@
 // show in functions that use it). Never run; only needs to compile without a warning.
 #include <krishiv/trace.hpp>
 #include <krishiv/trace/coro.hpp>
+#include <krishiv/trace/metrics/prometheus.hpp>
+#include <krishiv/trace/metrics/registry.hpp>
 
 #include <cstdint>
 #include <string>
@@ -51,10 +53,20 @@ kt::task<int> parent() {
   co_return sum;
 }
 
+// Metrics as a service uses them: a registry, a series handle, records, the exposition.
+std::size_t metrics() {
+  kt::metrics::Registry registry;
+  auto& h = registry.histogram("calls_seconds", "Calls.", {"method"}, {0.001, 0.01, 0.1});
+  auto& s = h.series({"/p.S/M"});
+  for (int i = 0; i < 4; ++i) s.record(0.002 * i);
+  registry.counter("calls_total", "Calls.").series({}).inc();
+  return kt::metrics::to_prometheus_text(registry).size();
+}
+
 int run() {
   kt::TracerProvider provider;
   auto job = kt::info_span("run_job", kt::job_id{"j-7"}).entered();
   commit(1);
   scope_only(kt::Context::current());
-  return kt::sync_wait(parent()) + static_cast<int>(inject().size());
+  return kt::sync_wait(parent()) + static_cast<int>(inject().size() + metrics());
 }
