@@ -28,6 +28,7 @@
 #include <string_view>
 #include <thread>
 
+#include "krishiv/trace/detail/tsan.hpp"
 #include "krishiv/trace/integrations/grpc/service.hpp"
 #include "krishiv/trace/integrations/grpc/status_code.hpp"
 #include "krishiv/trace/metrics/registry.hpp"
@@ -143,8 +144,12 @@ int call(const std::string& target, const std::string& method, long count, long 
     grpc::ByteBuffer request(&slice, 1);
     grpc::ByteBuffer reply;
     std::promise<grpc::Status> done;
-    stub.UnaryCall(&ctx, method, grpc::StubOptions(), &request, &reply,
-                   [&](grpc::Status s) { done.set_value(std::move(s)); });
+    // What precedes UnaryCall() happens before its callback, on a gRPC thread (detail/tsan.hpp).
+    kt::detail::tsan_release(&done);
+    stub.UnaryCall(&ctx, method, grpc::StubOptions(), &request, &reply, [&](grpc::Status s) {
+      kt::detail::tsan_acquire(&done);
+      done.set_value(std::move(s));
+    });
     ++codes[std::string(kt::grpc_status_code_name(done.get_future().get().error_code()))];
   }
   std::printf("calls %ld\n", count);

@@ -54,42 +54,12 @@
 
 #include "krishiv/trace/detail/env.hpp"
 #include "krishiv/trace/detail/random.hpp"
+#include "krishiv/trace/detail/tsan.hpp"
 #include "krishiv/trace/exporters/otlp_grpc/options.hpp"
 #include "krishiv/trace/otlp/fields.hpp"
 #include "krishiv/trace/otlp/response.hpp"
 
-#if defined(__SANITIZE_THREAD__)
-#define KRISHIV_TRACE_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define KRISHIV_TRACE_TSAN 1
-#endif
-#endif
-#ifdef KRISHIV_TRACE_TSAN
-extern "C" void __tsan_acquire(void* addr);
-extern "C" void __tsan_release(void* addr);
-#endif
-
 namespace krishiv::trace::detail {
-
-// gRPC hands a call's completion to one of its threads through synchronization inside libgrpc,
-// which ThreadSanitizer cannot see when libgrpc is not built with it (the distributions' is
-// not): these state the edge gRPC guarantees, that what precedes UnaryCall() happens before its
-// callback runs. No-ops in other builds.
-inline void tsan_release(void* p) noexcept {
-#ifdef KRISHIV_TRACE_TSAN
-  __tsan_release(p);
-#else
-  (void)p;
-#endif
-}
-inline void tsan_acquire(void* p) noexcept {
-#ifdef KRISHIV_TRACE_TSAN
-  __tsan_acquire(p);
-#else
-  (void)p;
-#endif
-}
 
 struct ExportOutcome {
   enum class Kind {

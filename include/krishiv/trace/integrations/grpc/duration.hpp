@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "krishiv/trace/detail/tsan.hpp"
 #include "krishiv/trace/integrations/grpc/status_code.hpp"
 #include "krishiv/trace/metrics/histogram.hpp"
 #include "krishiv/trace/metrics/registry.hpp"
@@ -55,14 +56,20 @@ class GrpcDurationInterceptor final : public grpc::experimental::Interceptor {
         method_(method != nullptr ? method : ""),
         side_(side),
         client_(client),
-        start_(std::chrono::steady_clock::now()) {}
+        start_(std::chrono::steady_clock::now()) {
+    detail::tsan_release(this);
+  }
   GrpcDurationInterceptor(const GrpcDurationInterceptor&) = delete;
   GrpcDurationInterceptor& operator=(const GrpcDurationInterceptor&) = delete;
+  // gRPC creates, runs and destroys a call's interceptor on whichever of its threads serves the
+  // call, one step at a time: each step happens after the one before (detail/tsan.hpp).
   ~GrpcDurationInterceptor() override {
+    detail::tsan_acquire(this);
     if (!recorded_) record(grpc::StatusCode::CANCELLED);
   }
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    detail::tsan_acquire(this);
     using grpc::experimental::InterceptionHookPoints;
     if (client_) {
       if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_STATUS)) {
@@ -72,6 +79,8 @@ class GrpcDurationInterceptor final : public grpc::experimental::Interceptor {
     } else if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
       record(methods->GetSendStatus().error_code());
     }
+    // Before Proceed(): the next step may start on another thread before Proceed() returns.
+    detail::tsan_release(this);
     methods->Proceed();
   }
 
