@@ -5,7 +5,7 @@
 install_deps() {
   local pkgs=(meson ninja-build g++ clang libclang-rt-14-dev pkg-config libfmt-dev
     nlohmann-json3-dev libgrpc++-dev libprotobuf-dev protobuf-compiler catch2 libbenchmark-dev
-    openssl clang-format libasio-dev cmake libc++-14-dev libc++abi-14-dev)
+    openssl clang-format libasio-dev cmake libc++-14-dev libc++abi-14-dev prometheus)
   local missing=() p
   for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

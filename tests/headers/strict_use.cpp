@@ -5,6 +5,8 @@
 #include <krishiv/trace/coro.hpp>
 #include <krishiv/trace/integrations/grpc/status_code.hpp>
 #include <krishiv/trace/integrations/grpc/target.hpp>
+#include <krishiv/trace/metrics/prometheus.hpp>
+#include <krishiv/trace/metrics/registry.hpp>
 #include <krishiv/trace/propagation/carrier.hpp>
 
 #include <cstddef>
@@ -72,11 +74,21 @@ kt::task<int> parent() {
   co_return sum;
 }
 
+// Metrics as a service uses them: a registry, a series handle, records, the exposition.
+std::size_t metrics() {
+  kt::metrics::Registry registry;
+  auto& h = registry.histogram("calls_seconds", "Calls.", {"method"}, {0.001, 0.01, 0.1});
+  auto& s = h.series({"/p.S/M"});
+  for (int i = 0; i < 4; ++i) s.record(0.002 * i);
+  registry.counter("calls_total", "Calls.").series({}).inc();
+  return kt::metrics::to_prometheus_text(registry).size();
+}
+
 int run() {
   kt::TracerProvider provider;
   auto job = kt::info_span("run_job", kt::job_id{"j-7"}).entered();
   commit(1);
   scope_only(kt::Context::current());
-  return kt::sync_wait(parent()) + static_cast<int>(inject().size()) +
+  return kt::sync_wait(parent()) + static_cast<int>(inject().size() + metrics()) +
          static_cast<int>(carriers(job.context()));
 }

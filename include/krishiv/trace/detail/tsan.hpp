@@ -1,8 +1,10 @@
 #pragma once
-// Happens-before edges that ThreadSanitizer cannot see for itself. gRPC hands a call's state from
-// one of its threads to another through synchronization inside libgrpc, which TSan does not see
-// when libgrpc is not built with it (the distributions' is not): these state the edges gRPC
-// guarantees. No-ops in other builds. Standard library only.
+// Happens-before edges stated to ThreadSanitizer where synchronization it cannot see provides
+// them: gRPC hands a call's objects (a completion callback, an interceptor) from one of its
+// threads to another through synchronization inside libgrpc, which TSan does not see when libgrpc
+// is not built with it (the distributions' is not). tsan_release(p) on the side that hands over,
+// tsan_acquire(p) on the side that takes over, with the edge the library guarantees stated where
+// they are used. No-ops in other builds.
 
 #if defined(__SANITIZE_THREAD__)
 #define KRISHIV_TRACE_TSAN 1
