@@ -75,16 +75,6 @@ class Echo final : public grpc::CallbackGenericService {
   }
 };
 
-bool split_host_port(std::string_view s, std::string& host, std::uint16_t& port) {
-  const auto colon = s.rfind(':');
-  if (colon == std::string_view::npos) return false;
-  host = std::string(s.substr(0, colon));
-  const long p = std::strtol(std::string(s.substr(colon + 1)).c_str(), nullptr, 10);
-  if (p < 0 || p > 65535) return false;
-  port = static_cast<std::uint16_t>(p);
-  return true;
-}
-
 int usage() {
   std::fprintf(stderr,
                "usage: grpc_echo --listen HOST:PORT [--metrics HOST:PORT]\n"
@@ -117,7 +107,7 @@ int serve(const std::string& listen, const std::string& metrics_at) {
   if (!metrics_at.empty()) {
     std::string host;
     std::uint16_t mport = 0;
-    if (!split_host_port(metrics_at, host, mport)) return usage();
+    if (!kt::examples::split_host_port(metrics_at, host, mport)) return usage();
     endpoint = std::make_unique<kt::examples::MetricsEndpoint>(registry, host, mport);
     if (endpoint->port() == 0) return 1;
     std::printf("metrics %u\n", endpoint->port());

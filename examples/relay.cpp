@@ -9,7 +9,9 @@
 // line on stdout is `listening PORT` (the port bound), flushed as soon as the server is up.
 // Spans are exported as the OTEL_* environment says (OTLP/gRPC to OTEL_EXPORTER_OTLP_ENDPOINT
 // by default). SIGTERM or SIGINT: stop accepting calls, flush the spans, exit 0. Exit status 2
-// for bad arguments, 1 when the port cannot be bound.
+// for bad arguments, 1 when the port cannot be bound. --metrics serves the call-duration
+// histogram (both hops) at http://HOST:PORT3/metrics; the second stdout line is then
+// `metrics PORT3`.
 // Test suites run this program as a black box: keep the command line and output stable.
 
 #include <grpcpp/generic/async_generic_service.h>
@@ -20,8 +22,12 @@
 #include <krishiv/trace.hpp>
 #include <krishiv/trace/exporters/otlp_grpc.hpp>
 #include <krishiv/trace/integrations/grpc.hpp>
+#include <krishiv/trace/metrics/registry.hpp>
+
+#include "support/metrics_endpoint.hpp"
 
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -127,35 +133,36 @@ int main(int argc, char** argv) {
 
   kt::TracerProvider provider;  // exporter, sampler and resource from OTEL_*
 
-  // --metrics HOST:PORT: the call-duration histogram's /metrics endpoint (the metrics half of
-  // issue 11) is served from here once it is built into the relay.
-  if (!metrics.empty()) {
-    std::fprintf(stderr, "relay: --metrics %s: no metrics endpoint in this build\n",
-                 metrics.c_str());
-  }
-
-  std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> client_f;
-  client_f.push_back(std::make_unique<kt::ClientTracingInterceptorFactory>(forward));
-  auto downstream = grpc::experimental::CreateCustomChannelWithInterceptors(
-      forward, grpc::InsecureChannelCredentials(), grpc::ChannelArguments(), std::move(client_f));
+  // Both hops traced and timed into krishiv_grpc_call_duration_seconds (side="server" for the
+  // incoming call, side="client" for the forwarded one).
+  kt::metrics::Registry registry;
+  const kt::GrpcDurationService calls(registry);
+  auto downstream = calls.create_channel(forward, grpc::InsecureChannelCredentials());
 
   RelayService service(downstream);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
   builder.RegisterCallbackGenericService(&service);
-  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> server_f;
   // With port 0 the address clients use is not known here: server.address/port are left out.
-  server_f.push_back(port_of(listen) != 0
-                         ? std::make_unique<kt::ServerTracingInterceptorFactory>(listen)
-                         : std::make_unique<kt::ServerTracingInterceptorFactory>());
-  builder.experimental().SetInterceptorCreators(std::move(server_f));
+  calls.add_to(builder, port_of(listen) != 0 ? std::string_view(listen) : std::string_view());
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || port == 0) {
     std::fprintf(stderr, "relay: cannot listen on %s\n", listen.c_str());
     return 1;
   }
   std::printf("listening %d\n", port);
+  std::unique_ptr<kt::examples::MetricsEndpoint> endpoint;
+  if (!metrics.empty()) {
+    std::string host;
+    std::uint16_t metrics_port = 0;
+    if (!kt::examples::split_host_port(metrics, host, metrics_port)) {
+      return usage("--metrics wants HOST:PORT");
+    }
+    endpoint = std::make_unique<kt::examples::MetricsEndpoint>(registry, host, metrics_port);
+    if (endpoint->port() == 0) return 1;
+    std::printf("metrics %u\n", endpoint->port());
+  }
   std::fflush(stdout);
 
   int sig = 0;

@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -25,6 +26,17 @@
 #include "krishiv/trace/metrics/registry.hpp"
 
 namespace krishiv::trace::examples {
+
+// "HOST:PORT" as the examples' --metrics flags take it.
+inline bool split_host_port(std::string_view s, std::string& host, std::uint16_t& port) {
+  const auto colon = s.rfind(':');
+  if (colon == std::string_view::npos) return false;
+  host = std::string(s.substr(0, colon));
+  const long p = std::strtol(std::string(s.substr(colon + 1)).c_str(), nullptr, 10);
+  if (p < 0 || p > 65535) return false;
+  port = static_cast<std::uint16_t>(p);
+  return true;
+}
 
 class MetricsEndpoint {
  public:
