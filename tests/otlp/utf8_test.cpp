@@ -26,11 +26,17 @@ namespace {
 #define R "\xEF\xBF\xBD"
 // C0 (never a lead byte) and a stray continuation, a truncated 3-byte sequence, a UTF-16
 // surrogate (ED A0 80: three subparts), a valid 4-byte character, a lone FF.
-constexpr std::string_view kBad = "a\xC0\xAF" "b\xE1\x80" "c\xED\xA0\x80" "d\xF0\x9F\x98\x80\xFF";
+constexpr std::string_view kBad =
+    "a\xC0\xAF"
+    "b\xE1\x80"
+    "c\xED\xA0\x80"
+    "d\xF0\x9F\x98\x80\xFF";
 constexpr std::string_view kRepaired = "a" R R "b" R "c" R R R "d\xF0\x9F\x98\x80" R;
 // Invalid bytes around the 8-byte blocks a fast validator reads: a lone continuation at 8, a
 // 3-byte character across the 8/16 boundary, a truncated one at the very end.
-constexpr std::string_view kBadLong = "01234567\x80" "abcdefghijklmn\xE2\x9C\x93xyz\xE2\x9C";
+constexpr std::string_view kBadLong =
+    "01234567\x80"
+    "abcdefghijklmn\xE2\x9C\x93xyz\xE2\x9C";
 constexpr std::string_view kRepairedLong = "01234567" R "abcdefghijklmn\xE2\x9C\x93xyz" R;
 #undef R
 
@@ -79,7 +85,8 @@ TEST_CASE("span name", "[otlp][utf8]") {
 }
 
 TEST_CASE("valid UTF-8 is sent unchanged", "[otlp][utf8]") {
-  const std::string text = "plain ascii, caf\xC3\xA9, \xE2\x9C\x93, \xF0\x9F\x98\x80 and more ascii";
+  const std::string text =
+      "plain ascii, caf\xC3\xA9, \xE2\x9C\x93, \xF0\x9F\x98\x80 and more ascii";
   const auto req = encode_and_parse([&](Body& b) {
     detail::put_name(b, text);
     detail::put_attribute(b, text, std::string_view(text));

@@ -3,8 +3,10 @@
 // and classes, hex, optional whitespace, percent-decoding and UTF-8. Every input is treated as
 // bytes; nothing here depends on the locale.
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -193,6 +195,112 @@ inline void append_utf8_replacing_invalid(std::string_view in, std::string& out)
       out += kReplacement;
     }
     in.remove_prefix(seq.size);
+  }
+}
+
+// Whether n bytes at p are all ASCII, read 8 (or 4) at a time with the last read overlapping the
+// one before: no byte-by-byte tail, which dominates for the short strings spans are made of.
+inline bool is_ascii(const char* p, std::size_t n) noexcept {
+  constexpr std::uint64_t kHigh64 = 0x8080808080808080u;
+  constexpr std::uint32_t kHigh32 = 0x80808080u;
+  if (n >= 8) {
+    std::uint64_t block;
+    for (std::size_t i = 0; i + 8 < n; i += 8) {
+      std::memcpy(&block, p + i, 8);
+      if ((block & kHigh64) != 0) return false;
+    }
+    std::memcpy(&block, p + n - 8, 8);
+    return (block & kHigh64) == 0;
+  }
+  if (n >= 4) {
+    std::uint32_t head, tail;
+    std::memcpy(&head, p, 4);
+    std::memcpy(&tail, p + n - 4, 4);
+    return ((head | tail) & kHigh32) == 0;
+  }
+  unsigned acc = 0;
+  for (std::size_t i = 0; i < n; ++i) acc |= static_cast<unsigned char>(p[i]);
+  return acc < 0x80;
+}
+
+// Length of the longest prefix of `s` that is well-formed UTF-8 (s.size() when all of it is).
+// The encoder runs this over every string it sends, and most are ASCII: that is checked first,
+// in blocks, and only other text is decoded sequence by sequence.
+inline std::size_t utf8_valid_prefix(std::string_view s) noexcept {
+  const char* p = s.data();
+  const std::size_t n = s.size();
+  if (is_ascii(p, n)) [[likely]]
+    return n;
+  std::size_t i = 0;
+  while (i < n) {
+    if (n - i >= 8) {
+      std::uint64_t block;
+      std::memcpy(&block, p + i, 8);
+      const std::uint64_t high = block & 0x8080808080808080u;
+      if (high == 0) {
+        i += 8;
+        continue;
+      }
+      // Straight to the first non-ASCII byte (the lowest-addressed is the lowest-order one).
+      if constexpr (std::endian::native == std::endian::little) {
+        i += static_cast<std::size_t>(std::countr_zero(high)) / 8;
+      }
+    }
+    if (static_cast<unsigned char>(p[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    const Utf8Sequence seq = scan_utf8(std::string_view(p + i, n - i));
+    if (!seq.valid) return i;
+    i += seq.size;
+  }
+  return n;
+}
+
+// A string about to be sent as text, with the size it has once every ill-formed subpart is
+// replaced by U+FFFD (as append_utf8_replacing_invalid does). Writers that need lengths before
+// bytes (protobuf's length prefixes) measure once and copy once.
+struct Utf8Text {
+  std::string_view bytes;
+  std::size_t valid_prefix;  // bytes.size() when the whole string is valid
+  std::size_t size;          // after replacement
+
+  bool valid() const noexcept { return valid_prefix == bytes.size(); }
+};
+
+// The repaired size of s, whose first `valid` bytes are valid UTF-8 and the next are not.
+inline std::size_t utf8_repaired_size(std::string_view s, std::size_t valid) noexcept {
+  std::size_t size = valid;
+  for (std::string_view rest = s.substr(valid); !rest.empty();) {
+    const Utf8Sequence seq = scan_utf8(rest);
+    size += seq.valid ? seq.size : 3;
+    rest.remove_prefix(seq.size);
+  }
+  return size;
+}
+
+// Small enough to inline: only the check runs for valid text.
+inline Utf8Text utf8_text(std::string_view s) noexcept {
+  const std::size_t valid = utf8_valid_prefix(s);
+  if (valid == s.size()) [[likely]]
+    return {s, valid, valid};
+  return {s, valid, utf8_repaired_size(s, valid)};
+}
+
+// Writes t.size bytes at `out`: the text, each maximal ill-formed subpart replaced by U+FFFD.
+inline void write_utf8_text(const Utf8Text& t, char* out) noexcept {
+  if (t.valid_prefix != 0) std::memcpy(out, t.bytes.data(), t.valid_prefix);
+  out += t.valid_prefix;
+  for (std::string_view rest = t.bytes.substr(t.valid_prefix); !rest.empty();) {
+    const Utf8Sequence seq = scan_utf8(rest);
+    if (seq.valid) {
+      std::memcpy(out, rest.data(), seq.size);
+      out += seq.size;
+    } else {
+      std::memcpy(out, "\xEF\xBF\xBD", 3);
+      out += 3;
+    }
+    rest.remove_prefix(seq.size);
   }
 }
 
