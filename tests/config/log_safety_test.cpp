@@ -34,7 +34,6 @@ std::size_t count(std::string_view text, std::string_view what) {
 void check_lines(const std::string& err, std::size_t expected_lines) {
   INFO("stderr: " << err);
   CHECK(count(err, "\n") == expected_lines);
-  CHECK(count(err, "krishiv-trace: ") == expected_lines);
   CHECK(err.find('\r') == std::string::npos);
   std::size_t start = 0;
   while (start < err.size()) {
@@ -150,4 +149,22 @@ TEST_CASE("environment values with CR/LF are printed on one line", "[config][log
     CHECK(err.find(c.var) != std::string::npos);
     CHECK(err.find("\\r\\n") != std::string::npos);  // shown escaped, not dropped
   }
+}
+
+TEST_CASE("quote_for_log: one line, printable, bounded", "[config][log]") {
+  using krishiv::trace::detail::quote_for_log;
+  CHECK(quote_for_log("plain") == "\"plain\"");
+  CHECK(quote_for_log("a\"b\\c") == "\"a\\\"b\\\\c\"");
+  CHECK(quote_for_log("\r\n\t") == "\"\\r\\n\\t\"");
+  CHECK(quote_for_log(std::string_view("\x00\x1b[2J\x7f", 6)) == "\"\\x00\\x1B[2J\\x7F\"");
+  CHECK(quote_for_log("caf\xC3\xA9") == "\"caf\xC3\xA9\"");  // valid UTF-8 stays readable
+  CHECK(quote_for_log("\xFF\xC3") == "\"\\xFF\\xC3\"");      // invalid bytes are escaped
+  // Unicode line and paragraph separators and C1 controls (NEL) end lines in some viewers.
+  CHECK(quote_for_log("a\xE2\x80\xA8"
+                      "b\xE2\x80\xA9"
+                      "c\xC2\x85") == "\"a\\u2028b\\u2029c\\u0085\"");
+  const std::string long_value(10000, 'x');
+  const std::string q = quote_for_log(long_value);
+  CHECK(q.size() < 1100);
+  CHECK(q.find("...") != std::string::npos);
 }

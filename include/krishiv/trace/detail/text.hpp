@@ -314,4 +314,88 @@ inline std::string_view truncate_utf8(std::string_view s, std::size_t limit) noe
   return s.substr(0, n);
 }
 
+// ---- diagnostics ----
+
+// Longest value (in input bytes) a diagnostic quotes; the rest is shown as "...".
+inline constexpr std::size_t kMaxLoggedValueBytes = 512;
+
+// `s` made safe to print inside one diagnostic line: backslash, double quote, tab, CR, LF and
+// every other control character escaped (C-style, \xNN), as are bytes that are not UTF-8 and the
+// code points some viewers take as a line break (C1 controls such as NEL, U+2028, U+2029) or
+// use to reorder text (bidirectional overrides and isolates). Values from the environment or
+// from a collector cannot forge a second log line this way. Truncated at a UTF-8 boundary.
+// With `quotes` false, '"' and '\\' stay as they are: for whole messages (one_line), which quote
+// their values themselves.
+inline std::string escape_for_log(std::string_view s, std::size_t max_bytes = kMaxLoggedValueBytes,
+                                  bool quotes = true) {
+  constexpr std::string_view kHex = "0123456789ABCDEF";
+  const std::string_view shown = truncate_utf8(s, max_bytes);
+  std::string out;
+  out.reserve(shown.size() + 8);
+  auto hex_byte = [&](unsigned char b) {
+    out += "\\x";
+    out += kHex[b >> 4];
+    out += kHex[b & 0xF];
+  };
+  for (std::string_view rest = shown; !rest.empty();) {
+    const auto b = static_cast<unsigned char>(rest[0]);
+    if (b < 0x80) {
+      switch (b) {
+        case '\\':
+          out += quotes ? "\\\\" : "\\";
+          break;
+        case '"':
+          out += quotes ? "\\\"" : "\"";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        default:
+          if (b < 0x20 || b == 0x7F) {
+            hex_byte(b);
+          } else {
+            out += static_cast<char>(b);
+          }
+      }
+      rest.remove_prefix(1);
+      continue;
+    }
+    const Utf8Sequence seq = scan_utf8(rest);
+    if (!seq.valid) {
+      for (std::size_t k = 0; k < seq.size; ++k) hex_byte(static_cast<unsigned char>(rest[k]));
+    } else {
+      std::uint32_t cp = 0;
+      decode_utf8(rest, cp);
+      const bool line_or_order = (cp >= 0x80 && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029 ||
+                                 (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
+      if (line_or_order) {
+        out += "\\u";
+        for (int shift = 12; shift >= 0; shift -= 4) out += kHex[(cp >> shift) & 0xF];
+      } else {
+        out.append(rest.substr(0, seq.size));
+      }
+    }
+    rest.remove_prefix(seq.size);
+  }
+  if (shown.size() < s.size()) out += "...";
+  return out;
+}
+
+// escape_for_log in double quotes: how every diagnostic shows a value it did not write itself.
+inline std::string quote_for_log(std::string_view s) {
+  return '"' + escape_for_log(s) + '"';
+}
+
+// A whole diagnostic message kept to one line: the safety net for text assembled from pieces
+// (a gRPC status message, an error string built elsewhere), whatever they contain.
+inline std::string one_line(std::string_view s) {
+  return escape_for_log(s, 4096, false);
+}
+
 }  // namespace krishiv::trace::detail
