@@ -26,6 +26,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <initializer_list>
 #include <optional>
@@ -326,6 +327,22 @@ inline std::optional<GrpcTarget> resolve_grpc_endpoint(std::string_view endpoint
     target += port;
   }
   return GrpcTarget{std::move(target), tls};
+}
+
+// For a "unix:" target (grpc/doc/naming.md: unix:path, unix:///absolute_path), why no collector
+// can be listening there now; empty when a socket exists, or for any other target. A start-up
+// check only: the socket may still appear later.
+inline std::string unix_socket_problem(std::string_view target) {
+  if (!target.starts_with("unix:")) return {};
+  std::string_view path = target.substr(5);
+  if (path.starts_with("//")) path.remove_prefix(2);
+  std::error_code ec;
+  const auto st = std::filesystem::status(std::filesystem::path(path), ec);
+  if (!std::filesystem::exists(st)) {
+    return "no socket at " + quote_for_log(path) + (ec ? " (" + ec.message() + ")" : "");
+  }
+  if (!std::filesystem::is_socket(st)) return quote_for_log(path) + " is not a socket";
+  return {};
 }
 
 inline bool file_readable(const std::string& path) {
