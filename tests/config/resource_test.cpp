@@ -36,8 +36,14 @@ struct ResourceEnv {
   }
 };
 
+// Values are quoted with '"' and '\\' backslash-escaped (the rows here hold no control bytes).
 std::string discarded(const std::string& value, const std::string& problem) {
-  return "krishiv-trace: OTEL_RESOURCE_ATTRIBUTES=\"" + value + "\" " + problem +
+  std::string quoted;
+  for (char c : value) {
+    if (c == '"' || c == '\\') quoted += '\\';
+    quoted += c;
+  }
+  return "krishiv-trace: OTEL_RESOURCE_ATTRIBUTES=\"" + quoted + "\" " + problem +
          "; using none of its attributes\n";
 }
 

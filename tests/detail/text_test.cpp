@@ -210,3 +210,35 @@ TEST_CASE("text: truncate_utf8 cuts on a sequence boundary") {
     CHECK(t.size() <= n);
   }
 }
+
+TEST_CASE("text: the block-wise UTF-8 check and repair agree with the byte-wise one") {
+  // Every placement of an invalid byte, a valid multi-byte character and a truncated one around
+  // the 8-byte blocks utf8_valid_prefix reads.
+  const std::string_view inserts[] = {
+      "\x80", "\xC3\xA9", "\xE2\x9C\x93", "\xF0\x9F\x98\x80", "\xE2\x9C", "\xED\xA0\x80", "\xFF"};
+  for (std::size_t len = 0; len < 20; ++len) {
+    for (std::size_t at = 0; at <= len; ++at) {
+      for (const auto ins : inserts) {
+        std::string s(len, 'x');
+        s.insert(at, ins);
+        std::string expected;
+        append_utf8_replacing_invalid(s, expected);
+        // The byte-wise scan's first invalid sequence.
+        std::size_t first_bad = 0;
+        while (first_bad < s.size() && scan_utf8(std::string_view(s).substr(first_bad)).valid) {
+          first_bad += scan_utf8(std::string_view(s).substr(first_bad)).size;
+        }
+        INFO("length " << len << ", insert at " << at);
+        CHECK(utf8_valid_prefix(s) == first_bad);
+        const Utf8Text t = utf8_text(s);
+        CHECK(t.valid() == (expected == s));
+        REQUIRE(t.size == expected.size());
+        std::string written(t.size, '\0');
+        write_utf8_text(t, written.data());
+        CHECK(written == expected);
+      }
+    }
+  }
+  CHECK(utf8_text("").size == 0);
+  CHECK(utf8_text("").valid());
+}

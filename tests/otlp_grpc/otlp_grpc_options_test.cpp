@@ -214,25 +214,27 @@ TEST_CASE("headers gRPC would refuse are dropped with a warning", "[otlp][config
   const auto o = from_env_quiet(&warnings);
   CHECK(o.headers == Headers{{"good", "1"}, {"x-bin", std::string("\0\xFF", 2)}, {"ok", "2"}});
   const char* expected =
-      "krishiv-trace: OTEL_EXPORTER_OTLP_HEADERS=\"novalue\" has a header without '=' (expected "
-      "key=value); using the remaining headers\n"
-      "krishiv-trace: OTEL_EXPORTER_OTLP_HEADERS=\"pct=<hidden>\" has a malformed "
+      // Header values, and keys that are not plain tokens, are never shown; headers are
+      // numbered by their place in the variable.
+      "krishiv-trace: OTEL_EXPORTER_OTLP_HEADERS (header 2, not shown) has a header without '=' "
+      "(expected key=value); using the remaining headers\n"
+      "krishiv-trace: OTEL_EXPORTER_OTLP_HEADERS (header 7 \"pct\", not shown) has a malformed "
       "percent-encoding in a header value; using the remaining headers\n"
-      "krishiv-trace: OTEL_EXPORTER_OTLP_HEADERS=\"trail=<hidden>\" has a malformed "
+      "krishiv-trace: OTEL_EXPORTER_OTLP_HEADERS (header 8 \"trail\", not shown) has a malformed "
       "percent-encoding in a header value; using the remaining headers\n"
-      "krishiv-trace: OTEL_EXPORTER_OTLP_HEADERS=\"k%=<hidden>\" has a malformed "
+      "krishiv-trace: OTEL_EXPORTER_OTLP_HEADERS (header 9, not shown) has a malformed "
       "percent-encoding in a header key; using the remaining headers\n"
-      "krishiv-trace: OTEL_EXPORTER_OTLP_HEADERS=\"bad key=<hidden>\" has a header key with a "
+      "krishiv-trace: OTEL_EXPORTER_OTLP_HEADERS (header 3, not shown) has a header key with a "
       "character gRPC forbids (allowed: a-z 0-9 - _ .); using the remaining headers\n"
-      "krishiv-trace: OTEL_EXPORTER_OTLP_HEADERS=\"grpc-timeout=<hidden>\" has a header key "
-      "reserved by gRPC (grpc-*); using the remaining headers\n"
-      "krishiv-trace: OTEL_EXPORTER_OTLP_HEADERS=\"user-agent=<hidden>\" has a header key that "
-      "gRPC sets itself; using the remaining headers\n"
-      "krishiv-trace: OTEL_EXPORTER_OTLP_HEADERS=\"ctl=<hidden>\" has a header value with a "
-      "non-printable character (only \"-bin\" keys take binary values); using the remaining "
-      "headers\n"
-      "krishiv-trace: OTEL_EXPORTER_OTLP_HEADERS=\"=<hidden>\" has an empty header key; using "
-      "the remaining headers\n";
+      "krishiv-trace: OTEL_EXPORTER_OTLP_HEADERS (header 4 \"grpc-timeout\", not shown) has a "
+      "header key reserved by gRPC (grpc-*); using the remaining headers\n"
+      "krishiv-trace: OTEL_EXPORTER_OTLP_HEADERS (header 5 \"user-agent\", not shown) has a "
+      "header key that gRPC sets itself; using the remaining headers\n"
+      "krishiv-trace: OTEL_EXPORTER_OTLP_HEADERS (header 6 \"ctl\", not shown) has a header "
+      "value with a non-printable character (only \"-bin\" keys take binary values); using the "
+      "remaining headers\n"
+      "krishiv-trace: OTEL_EXPORTER_OTLP_HEADERS (header 11, not shown) has an empty header key; "
+      "using the remaining headers\n";
   CHECK(warnings == expected);
   // Header values are credentials: never echoed.
   CHECK(warnings.find("secret") == std::string::npos);
@@ -257,8 +259,8 @@ TEST_CASE("gRPC metadata rules", "[otlp][config]") {
   auto h = d::sanitize_grpc_headers({{"X-Tenant", "t"}, {"Grpc-Status", "0"}}, "test::headers");
   CHECK(h == Headers{{"x-tenant", "t"}});
   CHECK(cap.text() ==
-        "krishiv-trace: test::headers=\"Grpc-Status=<hidden>\" has a header key reserved by gRPC "
-        "(grpc-*); using the remaining headers\n");
+        "krishiv-trace: test::headers (header 2 \"Grpc-Status\", not shown) has a header key "
+        "reserved by gRPC (grpc-*); using the remaining headers\n");
 }
 
 TEST_CASE("certificate files", "[otlp][config]") {

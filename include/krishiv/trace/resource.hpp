@@ -18,6 +18,7 @@
 
 #include "krishiv/trace/attribute.hpp"
 #include "krishiv/trace/detail/env.hpp"
+#include "krishiv/trace/detail/text.hpp"
 #include "krishiv/trace/propagation/baggage.hpp"
 #include "krishiv/trace/version.hpp"
 
@@ -104,8 +105,13 @@ class Resource {
         detail::config_warning(kVar, *raw, problem, "none of its attributes");
       }
     }
-    if (auto name = detail::env_string("OTEL_SERVICE_NAME"))
-      r.put_string("service.name", std::move(*name));
+    // Attribute values are text (OTLP `string`), repaired here as OTEL_RESOURCE_ATTRIBUTES
+    // values are, so get() already returns what will be sent.
+    if (auto name = detail::env_string("OTEL_SERVICE_NAME")) {
+      std::string text;
+      detail::append_utf8_replacing_invalid(*name, text);
+      r.put_string("service.name", std::move(text));
+    }
     return r;
   }
 

@@ -20,12 +20,28 @@
 namespace krishiv::trace::detail {
 
 // One line per problem; stderr is unbuffered, so a single fprintf call keeps lines whole.
+inline void warning_line(const std::string& line) {
+  std::fprintf(stderr, "krishiv-trace: %s\n", line.c_str());
+}
+
+// `value` is shown quoted and escaped (quote_for_log): whatever it holds, the warning stays one
+// line. Callers never pass credentials (header values, URL user-info): see HiddenValue.
 inline void config_warning(std::string_view var, std::string_view value, std::string_view problem,
                            std::string_view fallback) {
-  std::fprintf(stderr, "krishiv-trace: %.*s=\"%.*s\" %.*s; using %.*s\n",
-               static_cast<int>(var.size()), var.data(), static_cast<int>(value.size()),
-               value.data(), static_cast<int>(problem.size()), problem.data(),
-               static_cast<int>(fallback.size()), fallback.data());
+  warning_line(one_line(var) + '=' + quote_for_log(value) + ' ' + one_line(problem) + "; using " +
+               one_line(fallback));
+}
+
+// A value the warning must not show, because it may hold a credential (an OTLP header value, a
+// header written without '='): named by `description` ("header 2") instead.
+struct HiddenValue {
+  std::string description;
+};
+
+inline void config_warning(std::string_view var, const HiddenValue& value, std::string_view problem,
+                           std::string_view fallback) {
+  warning_line(one_line(var) + " (" + one_line(value.description) + ", not shown) " +
+               one_line(problem) + "; using " + one_line(fallback));
 }
 
 // The variable's value, or nullopt when unset. An empty value counts as unset, as the

@@ -20,6 +20,7 @@
 // WireType and proto_key are shared with the reader: one definition, or a TU using both fails to
 // compile.
 #include "krishiv/trace/detail/protobuf_reader.hpp"
+#include "krishiv/trace/detail/text.hpp"
 #include "krishiv/trace/detail/varint.hpp"
 
 namespace krishiv::trace::detail {
@@ -66,6 +67,15 @@ class ProtobufWriter {
   }
   void put_fixed32(std::uint32_t v) noexcept { put_le(v); }
   void put_fixed64(std::uint64_t v) noexcept { put_le(v); }
+  // t.size bytes: valid text is copied as it is, anything else repaired on the way.
+  void put_text(const Utf8Text& t) noexcept {
+    if (t.valid()) [[likely]] {
+      put_raw(t.bytes.data(), t.bytes.size());
+    } else {
+      write_utf8_text(t, data_ + pos_);
+      pos_ += t.size;
+    }
+  }
 
   // ---- fields (key + value), each reserving its own room ----
   void varint_field(std::uint32_t key, std::uint64_t v) {
@@ -94,6 +104,15 @@ class ProtobufWriter {
     put_raw(p, n);
   }
   void bytes_field(std::uint32_t key, std::string_view s) { bytes_field(key, s.data(), s.size()); }
+  // proto3 `string` fields must hold valid UTF-8 (protobuf.dev, "Scalar Value Types"): parsers
+  // reject the whole message otherwise, so invalid sequences go out as U+FFFD.
+  void string_field(std::uint32_t key, std::string_view s) {
+    const Utf8Text t = utf8_text(s);
+    reserve(5 + 10 + t.size);
+    put_varint(key);
+    put_varint(t.size);
+    put_text(t);
+  }
 
   // A length-delimited sub-message: begin_len(key, guess), write the payload, end_len(mark).
   // guess = the expected size of the length prefix in bytes (1..5).
@@ -153,6 +172,7 @@ class ProtobufSizer {
   void put_varint(std::uint64_t v) noexcept { pos_ += varint_size(v); }
   void put_raw(const void*, std::size_t n) noexcept { pos_ += n; }
   void put_fixed64(std::uint64_t) noexcept { pos_ += 8; }
+  void put_text(const Utf8Text& t) noexcept { pos_ += t.size; }
 
   void varint_field(std::uint32_t key, std::uint64_t v) noexcept {
     pos_ += varint_size(key) + varint_size(v);
@@ -165,6 +185,9 @@ class ProtobufSizer {
   }
   void bytes_field(std::uint32_t key, std::string_view s) noexcept {
     bytes_field(key, s.data(), s.size());
+  }
+  void string_field(std::uint32_t key, std::string_view s) noexcept {
+    bytes_field(key, nullptr, utf8_text(s).size);
   }
 
   LenMark begin_len(std::uint32_t key, std::size_t) noexcept {

@@ -3,8 +3,10 @@
 // and classes, hex, optional whitespace, percent-decoding and UTF-8. Every input is treated as
 // bytes; nothing here depends on the locale.
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -196,6 +198,112 @@ inline void append_utf8_replacing_invalid(std::string_view in, std::string& out)
   }
 }
 
+// Whether n bytes at p are all ASCII, read 8 (or 4) at a time with the last read overlapping the
+// one before: no byte-by-byte tail, which dominates for the short strings spans are made of.
+inline bool is_ascii(const char* p, std::size_t n) noexcept {
+  constexpr std::uint64_t kHigh64 = 0x8080808080808080u;
+  constexpr std::uint32_t kHigh32 = 0x80808080u;
+  if (n >= 8) {
+    std::uint64_t block;
+    for (std::size_t i = 0; i + 8 < n; i += 8) {
+      std::memcpy(&block, p + i, 8);
+      if ((block & kHigh64) != 0) return false;
+    }
+    std::memcpy(&block, p + n - 8, 8);
+    return (block & kHigh64) == 0;
+  }
+  if (n >= 4) {
+    std::uint32_t head, tail;
+    std::memcpy(&head, p, 4);
+    std::memcpy(&tail, p + n - 4, 4);
+    return ((head | tail) & kHigh32) == 0;
+  }
+  unsigned acc = 0;
+  for (std::size_t i = 0; i < n; ++i) acc |= static_cast<unsigned char>(p[i]);
+  return acc < 0x80;
+}
+
+// Length of the longest prefix of `s` that is well-formed UTF-8 (s.size() when all of it is).
+// The encoder runs this over every string it sends, and most are ASCII: that is checked first,
+// in blocks, and only other text is decoded sequence by sequence.
+inline std::size_t utf8_valid_prefix(std::string_view s) noexcept {
+  const char* p = s.data();
+  const std::size_t n = s.size();
+  if (is_ascii(p, n)) [[likely]]
+    return n;
+  std::size_t i = 0;
+  while (i < n) {
+    if (n - i >= 8) {
+      std::uint64_t block;
+      std::memcpy(&block, p + i, 8);
+      const std::uint64_t high = block & 0x8080808080808080u;
+      if (high == 0) {
+        i += 8;
+        continue;
+      }
+      // Straight to the first non-ASCII byte (the lowest-addressed is the lowest-order one).
+      if constexpr (std::endian::native == std::endian::little) {
+        i += static_cast<std::size_t>(std::countr_zero(high)) / 8;
+      }
+    }
+    if (static_cast<unsigned char>(p[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    const Utf8Sequence seq = scan_utf8(std::string_view(p + i, n - i));
+    if (!seq.valid) return i;
+    i += seq.size;
+  }
+  return n;
+}
+
+// A string about to be sent as text, with the size it has once every ill-formed subpart is
+// replaced by U+FFFD (as append_utf8_replacing_invalid does). Writers that need lengths before
+// bytes (protobuf's length prefixes) measure once and copy once.
+struct Utf8Text {
+  std::string_view bytes;
+  std::size_t valid_prefix;  // bytes.size() when the whole string is valid
+  std::size_t size;          // after replacement
+
+  bool valid() const noexcept { return valid_prefix == bytes.size(); }
+};
+
+// The repaired size of s, whose first `valid` bytes are valid UTF-8 and the next are not.
+inline std::size_t utf8_repaired_size(std::string_view s, std::size_t valid) noexcept {
+  std::size_t size = valid;
+  for (std::string_view rest = s.substr(valid); !rest.empty();) {
+    const Utf8Sequence seq = scan_utf8(rest);
+    size += seq.valid ? seq.size : 3;
+    rest.remove_prefix(seq.size);
+  }
+  return size;
+}
+
+// Small enough to inline: only the check runs for valid text.
+inline Utf8Text utf8_text(std::string_view s) noexcept {
+  const std::size_t valid = utf8_valid_prefix(s);
+  if (valid == s.size()) [[likely]]
+    return {s, valid, valid};
+  return {s, valid, utf8_repaired_size(s, valid)};
+}
+
+// Writes t.size bytes at `out`: the text, each maximal ill-formed subpart replaced by U+FFFD.
+inline void write_utf8_text(const Utf8Text& t, char* out) noexcept {
+  if (t.valid_prefix != 0) std::memcpy(out, t.bytes.data(), t.valid_prefix);
+  out += t.valid_prefix;
+  for (std::string_view rest = t.bytes.substr(t.valid_prefix); !rest.empty();) {
+    const Utf8Sequence seq = scan_utf8(rest);
+    if (seq.valid) {
+      std::memcpy(out, rest.data(), seq.size);
+      out += seq.size;
+    } else {
+      std::memcpy(out, "\xEF\xBF\xBD", 3);
+      out += 3;
+    }
+    rest.remove_prefix(seq.size);
+  }
+}
+
 // The longest prefix of at most `limit` bytes that does not end inside a UTF-8 sequence, so a
 // value truncated to a length limit (OpenTelemetry: attribute value length limit) stays valid
 // UTF-8 when the input was.
@@ -204,6 +312,90 @@ inline std::string_view truncate_utf8(std::string_view s, std::size_t limit) noe
   std::size_t n = limit;
   while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
   return s.substr(0, n);
+}
+
+// ---- diagnostics ----
+
+// Longest value (in input bytes) a diagnostic quotes; the rest is shown as "...".
+inline constexpr std::size_t kMaxLoggedValueBytes = 512;
+
+// `s` made safe to print inside one diagnostic line: backslash, double quote, tab, CR, LF and
+// every other control character escaped (C-style, \xNN), as are bytes that are not UTF-8 and the
+// code points some viewers take as a line break (C1 controls such as NEL, U+2028, U+2029) or
+// use to reorder text (bidirectional overrides and isolates). Values from the environment or
+// from a collector cannot forge a second log line this way. Truncated at a UTF-8 boundary.
+// With `quotes` false, '"' and '\\' stay as they are: for whole messages (one_line), which quote
+// their values themselves.
+inline std::string escape_for_log(std::string_view s, std::size_t max_bytes = kMaxLoggedValueBytes,
+                                  bool quotes = true) {
+  constexpr std::string_view kHex = "0123456789ABCDEF";
+  const std::string_view shown = truncate_utf8(s, max_bytes);
+  std::string out;
+  out.reserve(shown.size() + 8);
+  auto hex_byte = [&](unsigned char b) {
+    out += "\\x";
+    out += kHex[b >> 4];
+    out += kHex[b & 0xF];
+  };
+  for (std::string_view rest = shown; !rest.empty();) {
+    const auto b = static_cast<unsigned char>(rest[0]);
+    if (b < 0x80) {
+      switch (b) {
+        case '\\':
+          out += quotes ? "\\\\" : "\\";
+          break;
+        case '"':
+          out += quotes ? "\\\"" : "\"";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        default:
+          if (b < 0x20 || b == 0x7F) {
+            hex_byte(b);
+          } else {
+            out += static_cast<char>(b);
+          }
+      }
+      rest.remove_prefix(1);
+      continue;
+    }
+    const Utf8Sequence seq = scan_utf8(rest);
+    if (!seq.valid) {
+      for (std::size_t k = 0; k < seq.size; ++k) hex_byte(static_cast<unsigned char>(rest[k]));
+    } else {
+      std::uint32_t cp = 0;
+      decode_utf8(rest, cp);
+      const bool line_or_order = (cp >= 0x80 && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029 ||
+                                 (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
+      if (line_or_order) {
+        out += "\\u";
+        for (int shift = 12; shift >= 0; shift -= 4) out += kHex[(cp >> shift) & 0xF];
+      } else {
+        out.append(rest.substr(0, seq.size));
+      }
+    }
+    rest.remove_prefix(seq.size);
+  }
+  if (shown.size() < s.size()) out += "...";
+  return out;
+}
+
+// escape_for_log in double quotes: how every diagnostic shows a value it did not write itself.
+inline std::string quote_for_log(std::string_view s) {
+  return '"' + escape_for_log(s) + '"';
+}
+
+// A whole diagnostic message kept to one line: the safety net for text assembled from pieces
+// (a gRPC status message, an error string built elsewhere), whatever they contain.
+inline std::string one_line(std::string_view s) {
+  return escape_for_log(s, 4096, false);
 }
 
 }  // namespace krishiv::trace::detail

@@ -21,6 +21,7 @@
 
 #include "krishiv/trace/attribute.hpp"
 #include "krishiv/trace/detail/protobuf_writer.hpp"
+#include "krishiv/trace/detail/text.hpp"
 #include "krishiv/trace/exporter.hpp"
 #include "krishiv/trace/otlp/fields.hpp"
 #include "krishiv/trace/record/view.hpp"
@@ -56,7 +57,7 @@ void write_any_value(W& w, const ValueView& v) {
       w.double_field(any_value::double_value, v.as_double());
       return;
     case ValueType::String:
-      w.bytes_field(any_value::string_value, v.as_string());
+      w.string_field(any_value::string_value, v.as_string());
       return;
     case ValueType::Bytes:
       w.bytes_field(any_value::bytes_value, v.as_string());
@@ -81,8 +82,8 @@ void write_any_value(W& w, const ValueView& v) {
   }
 }
 
-// The encoded size of a scalar or string AnyValue; 0 for arrays and kvlists, whose size is only
-// known after writing them.
+// The encoded size of a scalar or bytes AnyValue, and of a string one that is valid UTF-8; 0 for
+// arrays and kvlists, whose size is only known after writing them.
 inline std::size_t flat_any_value_size(const ValueView& v) noexcept {
   switch (v.type()) {
     case ValueType::Bool:
@@ -106,20 +107,25 @@ inline std::size_t flat_any_value_size(const ValueView& v) noexcept {
 template <typename W>
 void write_key_value(W& w, std::uint32_t key, std::string_view k, const ValueView& v) {
   // Attributes are nearly always flat (scalar or string), and then every length is known up
-  // front: one reservation, no length guesses.
+  // front: one reservation, no length guesses. Each string is measured (and UTF-8 checked) once.
   if (const std::size_t vsize = flat_any_value_size(v); vsize != 0) {
-    const std::size_t ksize = k.empty() ? 0 : 1 + varint_size(k.size()) + k.size();
-    const std::size_t kvsize = ksize + 1 + varint_size(vsize) + vsize;
+    const Utf8Text kt = utf8_text(k);
+    const bool is_text = v.type() == ValueType::String;
+    const Utf8Text vt = is_text ? utf8_text(v.as_string()) : Utf8Text{};
+    // A repaired string value is longer than flat_any_value_size assumed.
+    const std::size_t vsz = is_text ? 1 + varint_size(vt.size) + vt.size : vsize;
+    const std::size_t ksize = k.empty() ? 0 : 1 + varint_size(kt.size) + kt.size;
+    const std::size_t kvsize = ksize + 1 + varint_size(vsz) + vsz;
     w.reserve(5 + varint_size(kvsize) + kvsize);
     w.put_varint(key);
     w.put_varint(kvsize);
     if (!k.empty()) {
       w.put_byte(static_cast<std::uint8_t>(key_value::key));
-      w.put_varint(k.size());
-      w.put_raw(k.data(), k.size());
+      w.put_varint(kt.size);
+      w.put_text(kt);
     }
     w.put_byte(static_cast<std::uint8_t>(key_value::value));
-    w.put_varint(vsize);
+    w.put_varint(vsz);
     switch (v.type()) {
       case ValueType::Bool:
         w.put_byte(static_cast<std::uint8_t>(any_value::bool_value));
@@ -133,10 +139,14 @@ void write_key_value(W& w, std::uint32_t key, std::string_view k, const ValueVie
         w.put_byte(static_cast<std::uint8_t>(any_value::double_value));
         w.put_fixed64(std::bit_cast<std::uint64_t>(v.as_double()));
         break;
+      case ValueType::String:
+        w.put_byte(static_cast<std::uint8_t>(any_value::string_value));
+        w.put_varint(vt.size);
+        w.put_text(vt);
+        break;
       default: {
         const std::string_view sv = v.as_string();
-        w.put_byte(static_cast<std::uint8_t>(
-            v.type() == ValueType::String ? any_value::string_value : any_value::bytes_value));
+        w.put_byte(static_cast<std::uint8_t>(any_value::bytes_value));
         w.put_varint(sv.size());
         w.put_raw(sv.data(), sv.size());
         break;
@@ -145,7 +155,7 @@ void write_key_value(W& w, std::uint32_t key, std::string_view k, const ValueVie
     return;
   }
   const LenMark m = w.begin_len(key, kSmallGuess);
-  if (!k.empty()) w.bytes_field(key_value::key, k);
+  if (!k.empty()) w.string_field(key_value::key, k);
   const LenMark vm = w.begin_len(key_value::value, kSmallGuess);
   write_any_value(w, v);
   w.end_len(vm);
@@ -165,7 +175,7 @@ void write_any_value(W& w, const AttributeValue& value) {
         } else if constexpr (std::is_same_v<X, double>) {
           w.double_field(any_value::double_value, x);
         } else if constexpr (std::is_same_v<X, std::string>) {
-          w.bytes_field(any_value::string_value, x);
+          w.string_field(any_value::string_value, x);
         } else {
           const LenMark m = w.begin_len(any_value::array_value, kSmallGuess);
           for (const auto& e : x) {
@@ -178,7 +188,7 @@ void write_any_value(W& w, const AttributeValue& value) {
             } else if constexpr (std::is_same_v<E, double>) {
               w.double_field(any_value::double_value, e);
             } else {
-              w.bytes_field(any_value::string_value, e);
+              w.string_field(any_value::string_value, e);
             }
             w.end_len(em);
           }
@@ -192,7 +202,7 @@ template <typename W>
 void write_attributes(W& w, std::uint32_t key, const Attributes& attrs) {
   for (const Attribute& a : attrs) {
     const LenMark m = w.begin_len(key, kSmallGuess);
-    if (!a.key.empty()) w.bytes_field(key_value::key, a.key);
+    if (!a.key.empty()) w.string_field(key_value::key, a.key);
     const LenMark vm = w.begin_len(key_value::value, kSmallGuess);
     write_any_value(w, a.value);
     w.end_len(vm);
@@ -204,7 +214,7 @@ template <typename W>
 void write_event(W& w, const EventView& e) {
   const LenMark m = w.begin_len(span::events, kSmallGuess);
   if (const auto t = e.time_unix_ns(); t != 0) w.fixed64_field(event::time_unix_nano, t);
-  if (const auto name = e.name(); !name.empty()) w.bytes_field(event::name, name);
+  if (const auto name = e.name(); !name.empty()) w.string_field(event::name, name);
   e.for_each_attribute(
       [&](std::string_view k, const ValueView& v) { write_key_value(w, event::attributes, k, v); });
   if (const auto d = e.dropped_attributes_count(); d != 0) {
@@ -220,7 +230,7 @@ void write_link(W& w, const LinkView& l) {
   const SpanId span_id = l.span_id();
   w.bytes_field(link::trace_id, trace_id.data(), TraceId::kSize);
   w.bytes_field(link::span_id, span_id.data(), SpanId::kSize);
-  if (const auto ts = l.trace_state(); !ts.empty()) w.bytes_field(link::trace_state, ts);
+  if (const auto ts = l.trace_state(); !ts.empty()) w.string_field(link::trace_state, ts);
   l.for_each_attribute(
       [&](std::string_view k, const ValueView& v) { write_key_value(w, link::attributes, k, v); });
   if (const auto d = l.dropped_attributes_count(); d != 0) {
@@ -245,12 +255,12 @@ void write_span(W& w, const SpanView& s) {
   w.put_byte(static_cast<std::uint8_t>(span::span_id));
   w.put_byte(SpanId::kSize);
   w.put_raw(span_id.data(), SpanId::kSize);
-  if (const auto ts = s.trace_state(); !ts.empty()) w.bytes_field(span::trace_state, ts);
+  if (const auto ts = s.trace_state(); !ts.empty()) w.string_field(span::trace_state, ts);
   // A root span's parent_span_id MUST be empty (trace.proto), so it is omitted.
   if (const SpanId parent = s.parent_span_id(); s.has_parent() && parent.is_valid()) {
     w.bytes_field(span::parent_span_id, parent.data(), SpanId::kSize);
   }
-  if (const auto name = s.name(); !name.empty()) w.bytes_field(span::name, name);
+  if (const auto name = s.name(); !name.empty()) w.string_field(span::name, name);
   if (const auto kind = static_cast<std::uint8_t>(s.kind()); kind != 0) {
     w.varint_field(span::kind, kind);
   }
@@ -272,7 +282,7 @@ void write_span(W& w, const SpanView& s) {
   const auto message = s.status_message();
   if (code != 0 || !message.empty()) {
     const LenMark sm = w.begin_len(span::status, kSmallGuess);
-    if (!message.empty()) w.bytes_field(status::message, message);
+    if (!message.empty()) w.string_field(status::message, message);
     if (code != 0) w.varint_field(status::code, code);
     w.end_len(sm);
   }
@@ -305,8 +315,8 @@ Envelope open_envelope(W& w, const SpanBatch& batch) {
   const InstrumentationScope& scope = batch.scope();
   if (!scope.name.empty() || !scope.version.empty()) {
     const LenMark sm = w.begin_len(scope_spans::scope, kSmallGuess);
-    if (!scope.name.empty()) w.bytes_field(scope::name, scope.name);
-    if (!scope.version.empty()) w.bytes_field(scope::version, scope.version);
+    if (!scope.name.empty()) w.string_field(scope::name, scope.name);
+    if (!scope.version.empty()) w.string_field(scope::version, scope.version);
     w.end_len(sm);
   }
   return e;

@@ -82,20 +82,22 @@ inline std::optional<BaggageEntries> parse_baggage(std::string_view list,
     if (member.empty()) return fail("has an empty entry");
     const auto eq = member.find('=');
     if (eq == std::string_view::npos) {
-      return fail("has an entry without '=' (" + std::string(member) + ")");
+      return fail("has an entry without '=' (" + detail::escape_for_log(member) + ")");
     }
     const auto key = trim_ows(member.substr(0, eq));
     const auto value = trim_ows(member.substr(eq + 1));
-    if (key.empty()) return fail("has an entry with an empty key (" + std::string(member) + ")");
+    if (key.empty()) {
+      return fail("has an entry with an empty key (" + detail::escape_for_log(member) + ")");
+    }
     for (char c : key) {
       if (!detail::is_token_char(c)) {
-        return fail("has key \"" + std::string(key) + "\" with character " +
+        return fail("has key " + detail::quote_for_log(key) + " with character " +
                     detail::describe_char(c) + ", which must be percent-encoded");
       }
     }
     for (char c : value) {
       if (!detail::is_baggage_octet(c)) {
-        return fail("has a value for \"" + std::string(key) + "\" with character " +
+        return fail("has a value for " + detail::quote_for_log(key) + " with character " +
                     detail::describe_char(c) + ", which must be percent-encoded");
       }
     }

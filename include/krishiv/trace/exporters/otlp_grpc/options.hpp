@@ -18,13 +18,15 @@
 // - Headers. Keys are lowercased (HTTP field names are case-insensitive and HTTP/2 sends them
 //   lowercase), so `Authorization=Bearer%20x` works; keys or values gRPC would reject, and
 //   the headers gRPC sets itself, are dropped with a warning. Warnings never echo a header's
-//   value: it usually carries a credential.
+//   value (it usually carries a credential), nor a header written without '=', nor an
+//   endpoint's user-info; every value they do quote is escaped to one line.
 // - The signal-specific variable (`OTEL_EXPORTER_OTLP_TRACES_*`) replaces the generic one; the
 //   two header lists are not merged.
 
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <initializer_list>
 #include <optional>
@@ -114,15 +116,32 @@ inline const char* grpc_metadata_problem(std::string_view key, std::string_view 
   return nullptr;
 }
 
+// How a header is named in a warning: its position, and its key when the key is a plain token.
+// A key with other characters is not shown: "Authorization: Bearer <token>=..." splits at '='
+// into a "key" that is mostly the credential.
+inline HiddenValue header_for_log(std::size_t index, std::string_view key) {
+  std::string d = "header " + std::to_string(index + 1);
+  const bool token =
+      !key.empty() && key.size() <= 64 && std::all_of(key.begin(), key.end(), [](char c) {
+        return is_ascii_alpha(c) || is_ascii_digit(c) || c == '-' || c == '_' || c == '.';
+      });
+  if (token) d += " \"" + std::string(key) + '"';
+  return HiddenValue{std::move(d)};
+}
+
 // Lowercases the keys and drops (with a warning naming `source`) the entries gRPC would reject.
+// `positions`, when given, numbers the headers in warnings (their places in the variable).
 inline std::vector<std::pair<std::string, std::string>> sanitize_grpc_headers(
-    std::vector<std::pair<std::string, std::string>> headers, std::string_view source) {
+    std::vector<std::pair<std::string, std::string>> headers, std::string_view source,
+    const std::vector<std::size_t>* positions = nullptr) {
   std::vector<std::pair<std::string, std::string>> out;
   out.reserve(headers.size());
-  for (auto& [k, v] : headers) {
+  for (std::size_t i = 0; i < headers.size(); ++i) {
+    auto& [k, v] = headers[i];
     std::string key = ascii_lower(k);
     if (const char* problem = grpc_metadata_problem(key, v)) {
-      config_warning(source, k + "=<hidden>", problem, "the remaining headers");
+      const std::size_t position = positions != nullptr ? (*positions)[i] : i;
+      config_warning(source, header_for_log(position, k), problem, "the remaining headers");
       continue;
     }
     out.emplace_back(std::move(key), std::move(v));
@@ -140,34 +159,38 @@ inline std::vector<std::pair<std::string, std::string>> sanitize_grpc_headers(
 inline std::vector<std::pair<std::string, std::string>> parse_otlp_headers(std::string_view raw,
                                                                            std::string_view var) {
   std::vector<std::pair<std::string, std::string>> out;
-  while (!raw.empty()) {
+  std::vector<std::size_t> positions;
+  // Members are numbered as written, empty ones included, so a warning's "header N" can be
+  // found in the variable.
+  for (std::size_t index = 0; !raw.empty(); ++index) {
     const std::size_t comma = raw.find(',');
     std::string_view member = trim_ows(raw.substr(0, comma));
     raw = comma == std::string_view::npos ? std::string_view{} : raw.substr(comma + 1);
     if (member.empty()) continue;  // "a=1,,b=2" and a trailing comma are harmless
     const std::size_t eq = member.find('=');
     if (eq == std::string_view::npos) {
-      config_warning(var, std::string(member.substr(0, 64)),
+      // Likely "Authorization: Bearer <token>": nothing of it may be printed.
+      config_warning(var, HiddenValue{"header " + std::to_string(index + 1)},
                      "has a header without '=' (expected key=value)", "the remaining headers");
       continue;
     }
     const std::string_view key = trim_ows(member.substr(0, eq));
-    const std::string shown = std::string(key) + "=<hidden>";
     auto value = percent_decode(trim_ows(member.substr(eq + 1)));
     if (!value) {
-      config_warning(var, shown, "has a malformed percent-encoding in a header value",
-                     "the remaining headers");
+      config_warning(var, header_for_log(index, key),
+                     "has a malformed percent-encoding in a header value", "the remaining headers");
       continue;
     }
     auto dkey = percent_decode(key);
     if (!dkey) {
-      config_warning(var, shown, "has a malformed percent-encoding in a header key",
-                     "the remaining headers");
+      config_warning(var, header_for_log(index, key),
+                     "has a malformed percent-encoding in a header key", "the remaining headers");
       continue;
     }
     out.emplace_back(std::move(*dkey), std::move(*value));
+    positions.push_back(index);
   }
-  return sanitize_grpc_headers(std::move(out), var);
+  return sanitize_grpc_headers(std::move(out), var, &positions);
 }
 
 // Where and how to connect, derived from OtlpGrpcOptions::endpoint and ::insecure.
@@ -175,6 +198,61 @@ struct GrpcTarget {
   std::string target;  // what grpc::CreateCustomChannel takes
   bool tls = false;
 };
+
+// The authority of an endpoint (RFC 3986 §3.2): after "scheme://" up to the path, query or
+// fragment; for a target without "://", everything up to the first '/'.
+inline std::string_view endpoint_authority(std::string_view endpoint) noexcept {
+  const std::size_t sep = endpoint.find("://");
+  const std::string_view rest = sep == std::string_view::npos ? endpoint : endpoint.substr(sep + 3);
+  return rest.substr(0, rest.find_first_of(sep == std::string_view::npos ? "/" : "/?#"));
+}
+
+// The endpoint as a diagnostic may show it: user-info (a password, a token) replaced.
+inline std::string endpoint_for_log(std::string_view endpoint) {
+  const std::string_view authority = endpoint_authority(endpoint);
+  const std::size_t at = authority.rfind('@');
+  if (at == std::string_view::npos) return std::string(endpoint);
+  const auto start = static_cast<std::size_t>(authority.data() - endpoint.data());
+  return std::string(endpoint.substr(0, start)) + "<user-info hidden>" +
+         std::string(endpoint.substr(start + at));
+}
+
+// host, host:port, [IPv6] or [IPv6]:port with a DNS name or IPv4 address as host (RFC 3986
+// §3.2.2 reg-name restricted to what DNS allows), port 1-65535: what gRPC's default "dns"
+// resolver takes when no scheme is given.
+inline bool is_host_port(std::string_view s) noexcept {
+  std::string_view host = s, port;
+  if (s.starts_with('[')) {
+    const std::size_t close = s.find(']');
+    if (close == std::string_view::npos || close == 1) return false;
+    for (char c : s.substr(1, close - 1)) {
+      if (!(hex_digit_value(c) >= 0 || c == ':' || c == '.' || c == '%')) return false;
+    }
+    const std::string_view after = s.substr(close + 1);
+    if (!after.empty() && (after.front() != ':' || after.size() == 1)) return false;
+    port = after.empty() ? after : after.substr(1);
+  } else {
+    const std::size_t colon = s.rfind(':');
+    if (colon != std::string_view::npos) {
+      host = s.substr(0, colon);
+      port = s.substr(colon + 1);
+      if (port.empty()) return false;
+    }
+    if (host.empty()) return false;
+    for (char c : host) {
+      if (!(is_ascii_alpha(c) || is_ascii_digit(c) || c == '-' || c == '.' || c == '_')) {
+        return false;
+      }
+    }
+  }
+  if (port.empty()) return true;
+  if (port.size() > 5) return false;
+  for (char c : port) {
+    if (!is_ascii_digit(c)) return false;
+  }
+  const auto p = parse_u64(port);
+  return p && *p >= 1 && *p <= 65535;
+}
 
 // nullopt, with `problem` set, for an endpoint that cannot be used.
 inline std::optional<GrpcTarget> resolve_grpc_endpoint(std::string_view endpoint, bool insecure,
@@ -189,22 +267,37 @@ inline std::optional<GrpcTarget> resolve_grpc_endpoint(std::string_view endpoint
     const auto u = static_cast<unsigned char>(c);
     if (u <= 0x20 || u >= 0x7F) return fail("has a space or a non-ASCII character");
   }
+  // gRPC's own target URIs (grpc/doc/naming.md) pass through untouched.
+  constexpr std::string_view grpc_schemes[] = {"dns",  "unix", "unix-abstract", "ipv4",
+                                               "ipv6", "xds",  "vsock"};
+  auto is_grpc_scheme = [&](std::string_view scheme) {
+    return std::find(std::begin(grpc_schemes), std::end(grpc_schemes), ascii_lower(scheme)) !=
+           std::end(grpc_schemes);
+  };
+  // User-info would be a credential in a URL, which gRPC targets have no use for; refused (and
+  // never printed: endpoint_for_log).
+  if (endpoint_authority(endpoint).find('@') != std::string_view::npos) {
+    return fail("has user info, unsupported");
+  }
   const std::size_t sep = endpoint.find("://");
-  if (sep == std::string_view::npos) return GrpcTarget{std::string(endpoint), !insecure};
-  const std::string scheme = ascii_lower(endpoint.substr(0, sep));
-  if (scheme != "http" && scheme != "https") {
-    // gRPC's own target URIs (grpc/doc/naming.md) pass through untouched.
-    constexpr std::string_view grpc_schemes[] = {"dns",  "unix", "unix-abstract", "ipv4",
-                                                 "ipv6", "xds",  "vsock"};
-    if (std::find(std::begin(grpc_schemes), std::end(grpc_schemes), scheme) !=
-        std::end(grpc_schemes)) {
+  if (sep == std::string_view::npos) {
+    // "scheme:..." in gRPC's short form ("unix:/path", "dns:host:port"), else host[:port].
+    if (const std::size_t colon = endpoint.find(':');
+        colon != std::string_view::npos && is_grpc_scheme(endpoint.substr(0, colon))) {
       return GrpcTarget{std::string(endpoint), !insecure};
     }
+    if (!is_host_port(endpoint)) {
+      return fail("is neither a URL (http[s]://host:port), host:port, nor a gRPC target URI");
+    }
+    return GrpcTarget{std::string(endpoint), !insecure};
+  }
+  const std::string scheme = ascii_lower(endpoint.substr(0, sep));
+  if (scheme != "http" && scheme != "https") {
+    if (is_grpc_scheme(scheme)) return GrpcTarget{std::string(endpoint), !insecure};
     return fail("has a scheme that is neither http, https nor a gRPC target scheme");
   }
   std::string_view rest = endpoint.substr(sep + 3);
   const std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
-  if (authority.find('@') != std::string_view::npos) return fail("has user info, unsupported");
   std::string_view host = authority;
   std::string_view port;
   if (authority.starts_with('[')) {  // IPv6 literal, RFC 3986 3.2.2
@@ -236,6 +329,22 @@ inline std::optional<GrpcTarget> resolve_grpc_endpoint(std::string_view endpoint
   return GrpcTarget{std::move(target), tls};
 }
 
+// For a "unix:" target (grpc/doc/naming.md: unix:path, unix:///absolute_path), why no collector
+// can be listening there now; empty when a socket exists, or for any other target. A start-up
+// check only: the socket may still appear later.
+inline std::string unix_socket_problem(std::string_view target) {
+  if (!target.starts_with("unix:")) return {};
+  std::string_view path = target.substr(5);
+  if (path.starts_with("//")) path.remove_prefix(2);
+  std::error_code ec;
+  const auto st = std::filesystem::status(std::filesystem::path(path), ec);
+  if (!std::filesystem::exists(st)) {
+    return "no socket at " + quote_for_log(path) + (ec ? " (" + ec.message() + ")" : "");
+  }
+  if (!std::filesystem::is_socket(st)) return quote_for_log(path) + " is not a socket";
+  return {};
+}
+
 inline bool file_readable(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   return f.good();
@@ -264,7 +373,8 @@ inline OtlpGrpcOptions OtlpGrpcOptions::from_env() {
     if (detail::resolve_grpc_endpoint(v->second, false, &problem)) {
       o.endpoint = std::string(detail::trim_ows(v->second));
     } else {
-      detail::config_warning(v->first, v->second, problem, detail::otlp::kDefaultGrpcEndpoint);
+      detail::config_warning(v->first, detail::endpoint_for_log(v->second), problem,
+                             detail::otlp::kDefaultGrpcEndpoint);
     }
   }
   if (auto v = detail::env_first(

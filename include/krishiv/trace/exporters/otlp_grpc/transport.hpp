@@ -53,7 +53,9 @@
 #include <vector>
 
 #include "krishiv/trace/detail/env.hpp"
+#include "krishiv/trace/detail/log_limiter.hpp"
 #include "krishiv/trace/detail/random.hpp"
+#include "krishiv/trace/detail/text.hpp"
 #include "krishiv/trace/detail/tsan.hpp"
 #include "krishiv/trace/exporters/otlp_grpc/options.hpp"
 #include "krishiv/trace/otlp/fields.hpp"
@@ -144,11 +146,16 @@ class OtlpGrpcTransport {
     std::string problem;
     auto target = resolve_grpc_endpoint(options_.endpoint, options_.insecure, &problem);
     if (!target) {
-      config_warning("OtlpGrpcOptions::endpoint", options_.endpoint, problem,
+      config_warning("OtlpGrpcOptions::endpoint", endpoint_for_log(options_.endpoint), problem,
                      otlp::kDefaultGrpcEndpoint);
       target = resolve_grpc_endpoint(otlp::kDefaultGrpcEndpoint, false, nullptr);
     }
     target_ = std::move(*target);
+    // gRPC would fail every export quietly (UNAVAILABLE, retried); say so once, now.
+    if (const std::string why = unix_socket_problem(target_.target); !why.empty()) {
+      warning_line("OTLP/gRPC endpoint " + quote_for_log(target_.target) + ": " + one_line(why) +
+                   "; exports fail until a collector listens there");
+    }
     headers_ = sanitize_grpc_headers(options_.headers, "OtlpGrpcOptions::headers");
 
     grpc::ChannelArguments args;
@@ -423,7 +430,9 @@ class OtlpGrpcTransport {
   ExportOutcome finish_failed(ExportOutcome out) {
     out.kind = ExportOutcome::Kind::Failed;
     out.error = truncate(out.error);
-    log_once("export failed: " + out.error);
+    // The first failure of a run at once, then at most one line a minute: a collector that
+    // stays down must be visible without flooding the log.
+    if (auto line = failure_log_.admit("export failed: " + out.error)) log_line(*line);
     return out;
   }
 
@@ -449,8 +458,12 @@ class OtlpGrpcTransport {
       std::lock_guard<std::mutex> lk(log_mu_);
       if (logged_.size() >= kMaxLoggedMessages || !logged_.insert(message).second) return;
     }
-    std::fprintf(stderr, "krishiv-trace: OTLP/gRPC %s: %s\n", target_.target.c_str(),
-                 message.c_str());
+    log_line(message);
+  }
+
+  // Collector-supplied text (status messages, partial-success messages) is escaped to one line.
+  void log_line(std::string_view message) {
+    warning_line("OTLP/gRPC " + one_line(target_.target) + ": " + one_line(message));
   }
 
   OtlpGrpcOptions options_;
@@ -477,6 +490,7 @@ class OtlpGrpcTransport {
   // Messages already logged (log_once).
   std::mutex log_mu_;
   std::set<std::string> logged_;
+  LogLimiter failure_log_;
 };
 
 }  // namespace krishiv::trace::detail
