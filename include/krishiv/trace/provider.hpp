@@ -96,12 +96,13 @@ class TracerExporter {
     return e;
   }
 
-  // OTEL_TRACES_EXPORTER: otlp (the default), console, none, or any registered name. A value
-  // that names no known exporter gets one stderr line and the default.
+  // OTEL_TRACES_EXPORTER: otlp (the default), console, otlp_file, none, or any registered name. A
+  // value that names no known exporter gets one stderr line and the default.
   static TracerExporter from_env() {
     auto v = detail::env_string("OTEL_TRACES_EXPORTER");
     if (!v) return Otlp();
-    if (*v == "none" || *v == "otlp" || *v == "console" || find_exporter(*v) != nullptr) {
+    if (*v == "none" || *v == "otlp" || *v == "console" || *v == "otlp_file" ||
+        find_exporter(*v) != nullptr) {
       return Named(std::move(*v));
     }
     detail::config_warning("OTEL_TRACES_EXPORTER", *v, "names no registered exporter", "otlp");
