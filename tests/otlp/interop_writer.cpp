@@ -1,5 +1,7 @@
-// Writes our encoding of the sample spans (request.bin) and the same spans as SpanView reports
-// them (expected.json), for official_schema_check.js to decode with the official generated code.
+// Writes our encoding of the sample spans (request.bin), our OTLP/JSON line of them
+// (request.jsonl, exporters/otlp_file.hpp) and the same spans as SpanView reports them
+// (expected.json), for official_schema_check.js and official_json_check.js to check with the
+// official generated code and JSON serializer.
 //
 // usage: otlp_interop_writer OUT_DIR
 
@@ -13,6 +15,7 @@
 #include <type_traits>
 #include <variant>
 
+#include "krishiv/trace/exporters/otlp_file.hpp"
 #include "krishiv/trace/otlp/encoder.hpp"
 #include "records.hpp"
 
@@ -157,6 +160,9 @@ int main(int argc, char** argv) {
   OtlpEncoder{}.encode(f.batch, bytes);
   std::ofstream(dir + "/request.bin", std::ios::binary)
       .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+
+  std::ofstream(dir + "/request.jsonl", std::ios::binary)
+      << detail::otlp_json::line(f.batch) << '\n';
 
   json resource = json::array();
   for (const auto& a : f.resource.attributes) {

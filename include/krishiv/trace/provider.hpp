@@ -56,6 +56,9 @@ inline std::string_view exporter_header_hint(std::string_view name) noexcept {
            "(pkg-config --libs grpc++)";
   }
   if (name == "console") return "include <krishiv/trace/exporters/console.hpp> and link fmt";
+  if (name == "otlp_file") {
+    return "include <krishiv/trace/exporters/otlp_file.hpp> (nlohmann_json, header-only)";
+  }
   return "include the header that registers it";
 }
 
@@ -71,6 +74,9 @@ class TracerExporter {
   // program). Registered by <krishiv/trace/exporters/console.hpp> (fmt); the name keeps the
   // OpenTelemetry spelling of the variable, OTEL_TRACES_EXPORTER=console.
   static TracerExporter Stdout() { return Named("console"); }
+  // OTLP/JSON lines in a file (KRISHIV_TRACE_OTLP_FILE_PATH). Registered by
+  // <krishiv/trace/exporters/otlp_file.hpp> (nlohmann_json); OTEL_TRACES_EXPORTER=otlp_file.
+  static TracerExporter OtlpFile() { return Named("otlp_file"); }
   // Discards every span.
   static TracerExporter None() { return Named("none"); }
   // Any exporter registered under `name` (register_exporter()).
@@ -90,12 +96,13 @@ class TracerExporter {
     return e;
   }
 
-  // OTEL_TRACES_EXPORTER: otlp (the default), console, none, or any registered name. A value
-  // that names no known exporter gets one stderr line and the default.
+  // OTEL_TRACES_EXPORTER: otlp (the default), console, otlp_file, none, or any registered name. A
+  // value that names no known exporter gets one stderr line and the default.
   static TracerExporter from_env() {
     auto v = detail::env_string("OTEL_TRACES_EXPORTER");
     if (!v) return Otlp();
-    if (*v == "none" || *v == "otlp" || *v == "console" || find_exporter(*v) != nullptr) {
+    if (*v == "none" || *v == "otlp" || *v == "console" || *v == "otlp_file" ||
+        find_exporter(*v) != nullptr) {
       return Named(std::move(*v));
     }
     detail::config_warning("OTEL_TRACES_EXPORTER", *v, "names no registered exporter", "otlp");
