@@ -205,7 +205,7 @@ int run_executor(const Options& o) {
         std::string bytes;
         const demo::Message ask{{"job_id", job}, {"partition", demo::get(req, "partition")}};
         const grpc::Status st = demo::client_call(
-            peers.get(from), "/krishiv.Shuffle/FetchPartition", from, demo::encode(ask), bytes);
+            peers.get(from), "/krishiv.Shuffle/FetchPartition", demo::encode(ask), bytes);
         if (!st.ok()) {
           fetch.set_status(kt::StatusCode::Error, st.error_message());
           return grpc::Status(grpc::StatusCode::UNAVAILABLE,
@@ -316,7 +316,7 @@ std::optional<std::string> run_job(std::vector<Executor>& executors) {
         }
         std::string reply;
         const grpc::Status st = demo::client_call(*executors[i].stub, "/krishiv.Executor/RunTask",
-                                                  executors[i].address, demo::encode(req), reply);
+                                                  demo::encode(req), reply);
         if (!st.ok()) {
           std::lock_guard lock(error_mu);
           if (!error) error = executors[i].name + ": RunTask failed: " + st.error_message();
@@ -336,8 +336,8 @@ std::optional<std::string> run_job(std::vector<Executor>& executors) {
     for (auto& e : executors) {
       std::string reply;
       const demo::Message req{{"job_id", job}, {"epoch", std::to_string(epoch)}};
-      const grpc::Status st = demo::client_call(*e.stub, "/krishiv.Executor/Checkpoint", e.address,
-                                                demo::encode(req), reply);
+      const grpc::Status st =
+          demo::client_call(*e.stub, "/krishiv.Executor/Checkpoint", demo::encode(req), reply);
       if (!st.ok()) return e.name + ": Checkpoint failed: " + st.error_message();
     }
     auto commit = CheckpointCommit::enter(job, epoch);
@@ -430,11 +430,11 @@ int run_demo(const Options& o, const std::string& self) {
     for (const auto& l : demo::scrape_metrics(e.metrics_port)) std::printf("  %s\n", l.c_str());
   }
   if (!any_metrics) {
-    std::printf("demo: (the executors serve no /metrics yet: examples/demo/metrics_hook.hpp)\n");
+    std::printf("demo: no executor served /metrics\n");
   }
   for (auto& e : executors) {
     std::string reply;
-    (void)demo::client_call(*e.stub, "/krishiv.Executor/Shutdown", e.address, "", reply,
+    (void)demo::client_call(*e.stub, "/krishiv.Executor/Shutdown", "", reply,
                             std::chrono::seconds(5));
   }
   if (!children.wait_all(std::chrono::seconds(20))) {

@@ -1,14 +1,6 @@
 #pragma once
-// METRICS HOOK (issue 11's GrpcDurationService and /metrics endpoint, not merged yet).
-//
-// Executors call start_metrics_endpoint() and report its port on their "listening" line; the
-// demo scrapes each non-zero port at the end and prints the krishiv_grpc_call_duration_seconds
-// lines. Today no endpoint exists, start_metrics_endpoint() returns 0 and the demo says so.
-//
-// AT MERGE: in start_metrics_endpoint(), start examples/support/metrics_endpoint.hpp's endpoint on
-// 127.0.0.1:0 serving the registry GrpcDurationService records into, and return its port; add
-// GrpcDurationService to the server builder and the channel in rpc.hpp (add_server_tracing,
-// make_channel). scrape_metrics() below already speaks HTTP/1.0 and needs no change.
+// The executors' /metrics: the call-duration histogram GrpcDurationService records into
+// (rpc.hpp), served over HTTP on 127.0.0.1; and the demo's scrape of it at the end.
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -18,11 +10,16 @@
 #include <string>
 #include <vector>
 
+#include "../support/metrics_endpoint.hpp"
+#include "rpc.hpp"
+
 namespace demo {
 
-// The /metrics port of this process, 0 when none is served.
+// Starts this process's /metrics endpoint (once) on a free port of 127.0.0.1; its port, 0 when
+// it could not listen.
 inline int start_metrics_endpoint() {
-  return 0;
+  static krishiv::trace::examples::MetricsEndpoint endpoint(metrics_registry(), "127.0.0.1", 0);
+  return endpoint.port();
 }
 
 // GET /metrics from 127.0.0.1:port; the lines of the call-duration histogram (empty on error).

@@ -313,6 +313,15 @@ TEST_CASE("the demo: one trace across three processes, every span with its paren
   }
   CHECK(r.out.find('\x1b') == std::string::npos);
 
+  // The executors' /metrics, scraped by the demo: each served one RunTask and one Checkpoint.
+  for (const char* method : {"RunTask", "Checkpoint"}) {
+    const std::string series =
+        std::string("krishiv_grpc_call_duration_seconds_count{method=\"/krishiv.Executor/") +
+        method + "\",code=\"OK\",side=\"server\"} 1";
+    INFO(series);
+    CHECK(r.out.find(series) != std::string::npos);
+  }
+
   // No executor outlives the demo.
   const auto pids_started = started(r.err);
   CHECK(pids_started.size() == 2);
