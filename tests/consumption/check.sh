@@ -137,8 +137,35 @@ logged "$work/cmake_find.log" cmake --build "$work/cmake_find"
 check_output cmake_find_package "$work/cmake_find.out"
 if ((have_grpc)); then
   [[ -x $work/cmake_find/otlp_export ]] || { echo "consumption: no krishiv::trace_grpc"; exit 1; }
-  # No OTLP receiver program to export to: the exporter is linked and built, the export is off.
-  OTEL_TRACES_EXPORTER=none "$work/cmake_find/otlp_export" >"$work/otlp_export.out"
+  if [[ -z ${KT_OTLP_RECEIVER:-} ]]; then
+    echo "consumption: KT_OTLP_RECEIVER not set (the meson test sets it where grpc++ is):" \
+      "otlp_export built, its export not checked"
+    OTEL_TRACES_EXPORTER=none "$work/cmake_find/otlp_export" >"$work/otlp_export.out"
+  else
+    step "OTLP consumer exports to a test receiver on 127.0.0.1"
+    port_file=$work/receiver.port
+    KT_RECEIVER_PORT_FILE=$port_file "$KT_OTLP_RECEIVER" >"$work/receiver.out" 2>&1 &
+    receiver=$!
+    # The receiver ends by itself (its guard); stopped early only when this check gives up.
+    give_up() {
+      kill "$receiver" 2>/dev/null || true
+      wait "$receiver" 2>/dev/null || true
+      cat "$work/receiver.out"
+      echo "consumption: $*"
+      exit 1
+    }
+    for ((i = 0; i < 600; i++)); do
+      [[ -s $port_file ]] && break
+      kill -0 "$receiver" 2>/dev/null || break
+      sleep 0.1
+    done
+    [[ -s $port_file ]] || give_up "the receiver did not start listening"
+    OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$(cat "$port_file")" \
+      "$work/cmake_find/otlp_export" >"$work/otlp_export.out" 2>&1 ||
+      { cat "$work/otlp_export.out"; give_up "otlp_export failed"; }
+    wait "$receiver" || { cat "$work/otlp_export.out"; give_up "the receiver did not get the spans"; }
+    grep "receiver: span" "$work/receiver.out"
+  fi
   cat "$work/otlp_export.out"
   grep -q "otlp_export: done" "$work/otlp_export.out"
 fi

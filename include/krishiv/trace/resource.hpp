@@ -9,11 +9,11 @@
 // environment is the secondary resource, "the user provided resource information has higher
 // priority".
 
+#include <unistd.h>
+
 #include <cstdio>
-#include <filesystem>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <utility>
 
 #include "krishiv/trace/attribute.hpp"
@@ -29,11 +29,18 @@ namespace detail {
 // process.executable.name: on Linux "the base name of the target of /proc/[pid]/exe"
 // (semantic conventions, process), falling back to /proc/self/comm (truncated to 15 bytes by
 // the kernel). Empty when neither is readable, e.g. off Linux.
+// readlink(2) rather than std::filesystem::read_symlink: <filesystem> is ~14k preprocessed lines
+// for one call at provider setup.
 inline std::string process_executable_name() {
-  std::error_code ec;
-  const auto target = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    std::string name = target.filename().string();
+  std::string target(256, '\0');
+  ssize_t len;
+  while ((len = ::readlink("/proc/self/exe", target.data(), target.size())) >= 0 &&
+         static_cast<std::size_t>(len) == target.size()) {
+    target.resize(target.size() * 2);  // possibly truncated: retry with more room
+  }
+  if (len > 0) {
+    target.resize(static_cast<std::size_t>(len));
+    std::string name = target.substr(target.rfind('/') + 1);
     // The kernel appends this to the link of an executable deleted since it started.
     constexpr std::string_view kDeleted = " (deleted)";
     if (name.size() > kDeleted.size() && name.ends_with(kDeleted)) {

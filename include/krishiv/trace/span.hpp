@@ -10,7 +10,6 @@
 // has ids and propagates its context (sampled flag off); a span of a disabled level is inert and
 // leaves the current context untouched.
 
-#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstring>
@@ -140,7 +139,7 @@ class Span {
     }
     ++event_count_;
     const std::size_t limit = pipeline_->limits.attributes_per_event;
-    const std::size_t n = std::min(sizeof...(KVs), limit);
+    const std::size_t n = sizeof...(KVs) < limit ? sizeof...(KVs) : limit;
     detail::begin_event(body_, header_.bits, detail::SpanClock::now(), name, n, sizeof...(KVs) - n);
     write_kvs(n, kvs...);
     return *this;
@@ -155,7 +154,7 @@ class Span {
     }
     ++link_count_;
     const std::size_t limit = pipeline_->limits.attributes_per_link;
-    const std::size_t n = std::min(sizeof...(KVs), limit);
+    const std::size_t n = sizeof...(KVs) < limit ? sizeof...(KVs) : limit;
     const std::string state = linked.trace_state.to_string();
     detail::begin_link(body_, header_.bits, linked.trace_id, linked.span_id, linked.flags,
                        linked.is_remote, state, n, sizeof...(KVs) - n);

@@ -3,7 +3,6 @@
 // Spec references below name the section anchor of https://www.w3.org/TR/trace-context-2/ (and
 // trace-context-1/ where Level 1 differs), since section numbers moved between drafts.
 
-#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstddef>
@@ -236,8 +235,7 @@ class TraceState {
     list[i].value.clear();
     list[i].value.append(value);
     // Moves the entry to the front without disturbing the others' relative order.
-    std::rotate(list.begin(), list.begin() + static_cast<std::ptrdiff_t>(i),
-                list.begin() + static_cast<std::ptrdiff_t>(i) + 1);
+    for (; i > 0; --i) std::swap(list[i], list[i - 1]);
     return true;
   }
 

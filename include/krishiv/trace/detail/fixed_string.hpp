@@ -2,7 +2,6 @@
 // A string usable as a template argument (C++20 class-type non-type template parameter), so span
 // and field names are part of types and checked at compile time.
 
-#include <algorithm>
 #include <cstddef>
 #include <string_view>
 
@@ -11,7 +10,9 @@ namespace krishiv::trace::detail {
 template <std::size_t N>
 struct fixed_string {
   char chars[N]{};
-  consteval fixed_string(const char (&s)[N]) noexcept { std::copy_n(s, N, chars); }  // NOLINT
+  consteval fixed_string(const char (&s)[N]) noexcept {  // NOLINT
+    for (std::size_t i = 0; i < N; ++i) chars[i] = s[i];
+  }
   constexpr std::string_view view() const noexcept { return {chars, N - 1}; }
   static constexpr std::size_t size = N - 1;
 };

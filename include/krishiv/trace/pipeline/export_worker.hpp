@@ -11,7 +11,6 @@
 // committed part of a chunk, and only the export thread recycles chunks, so the export thread can
 // read [read, committed) of a live chunk safely.
 
-#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -96,7 +95,9 @@ class ExportWorker : public std::enable_shared_from_this<ExportWorker> {
     SpanBatch batch(resource_, scope_, time_base_);
     using Clock = std::chrono::steady_clock;
     // A zero delay would have this thread flush in a loop, burning a core: 1 ms is the floor.
-    const auto delay = std::max(options_.schedule_delay, std::chrono::milliseconds(1));
+    const auto delay = options_.schedule_delay > std::chrono::milliseconds(1)
+                           ? options_.schedule_delay
+                           : std::chrono::milliseconds(1);
     auto next_scheduled = Clock::now() + delay;
     for (;;) {
       std::uint64_t ticket = 0;
@@ -217,7 +218,7 @@ class ExportWorker : public std::enable_shared_from_this<ExportWorker> {
                std::size_t spans) {
     const std::size_t max = options_.max_export_batch_size;
     for (std::size_t skip = 0; spans > 0;) {
-      const std::size_t take = std::min(spans, max - batch.size());
+      const std::size_t take = spans < max - batch.size() ? spans : max - batch.size();
       batch.add_records(c->data() + from, c->data() + to, skip, take);
       skip += take;
       spans -= take;

@@ -15,7 +15,6 @@
 // The front end knows nothing of exporters, so the span functions compile without them. It owns
 // every chunk; the export worker holds it by shared_ptr, so no chunk is freed under the worker.
 
-#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -43,7 +42,9 @@ class FrontEnd {
     SpanClock::instance();  // calibrate before the first span, not in it
     // Chunks are allocated here, not on the span path: the whole pool for the default queue
     // (320 KiB), the first 1 MiB of a larger one (the rest comes as it is needed).
-    for (std::size_t i = 0; i < std::min<std::size_t>(max_chunks_, kEagerChunks); ++i) {
+    const std::size_t pool = max_chunks_.load(std::memory_order_relaxed);
+    const std::size_t eager = pool < kEagerChunks ? pool : kEagerChunks;
+    for (std::size_t i = 0; i < eager; ++i) {
       if (Chunk* c = try_allocate(kChunkBytes, true)) free_.push(c);
     }
   }
@@ -117,7 +118,12 @@ class FrontEnd {
     Chunk* c = nullptr;
     {
       std::lock_guard lock(registry_mu_);
-      threads_.erase(std::find(threads_.begin(), threads_.end(), tb));
+      for (auto it = threads_.begin(); it != threads_.end(); ++it) {
+        if (*it == tb) {
+          threads_.erase(it);
+          break;
+        }
+      }
       c = tb->current.exchange(nullptr, std::memory_order_acq_rel);
       retired_dropped_ += tb->dropped.load(std::memory_order_relaxed);
       max_chunks_.fetch_sub(1, std::memory_order_relaxed);
@@ -206,9 +212,10 @@ class FrontEnd {
   // The queue, plus the batch being exported (the spec's processor takes that batch out of its
   // queue), in chunks.
   static std::size_t pool_chunks(const BatchOptions& o) noexcept {
-    return std::max<std::size_t>(
-        4, ((o.max_queue_size + o.max_export_batch_size) * kNominalRecordBytes + kChunkBytes - 1) /
-               kChunkBytes);
+    const std::size_t chunks =
+        ((o.max_queue_size + o.max_export_batch_size) * kNominalRecordBytes + kChunkBytes - 1) /
+        kChunkBytes;
+    return chunks > 4 ? chunks : 4;
   }
 
   // Order matters for force_flush(): the old chunk is handed off *before* `current` changes, so a
@@ -325,8 +332,10 @@ class FrontEnd {
   // Pending chunks that wake the export thread: half the pool, so a producer running flat out
   // pays one wake-up (a system call) per that many chunks at most, and the other half absorbs
   // the time the export thread takes to get a CPU.
-  const std::int64_t wake_threshold_ = static_cast<std::int64_t>(
-      std::max<std::size_t>(1, max_chunks_.load(std::memory_order_relaxed) / 2));
+  const std::int64_t wake_threshold_ =
+      static_cast<std::int64_t>(max_chunks_.load(std::memory_order_relaxed) >= 2
+                                    ? max_chunks_.load(std::memory_order_relaxed) / 2
+                                    : 1);
   std::atomic<std::uint64_t> dropped_inactive_{0};
 };
 
