@@ -421,17 +421,25 @@ int run_demo(const Options& o, const std::string& self) {
     return 1;
   }
 
-  // Metrics, then a clean shutdown of the executors (they flush their spans as they exit).
-  bool any_metrics = false;
+  // Metrics (printed at the end), then a clean shutdown of the executors (they flush their spans
+  // as they exit).
+  std::vector<std::pair<std::string, std::vector<std::string>>> scraped;
   for (const auto& e : executors) {
     if (e.metrics_port == 0) continue;
-    any_metrics = true;
-    std::printf("\n/metrics of %s (127.0.0.1:%d):\n", e.name.c_str(), e.metrics_port);
-    for (const auto& l : demo::scrape_metrics(e.metrics_port)) std::printf("  %s\n", l.c_str());
+    scraped.emplace_back(e.name + " (127.0.0.1:" + std::to_string(e.metrics_port) + ")",
+                         demo::scrape_metrics(e.metrics_port));
   }
-  if (!any_metrics) {
-    std::printf("demo: no executor served /metrics\n");
-  }
+  const auto print_metrics = [&] {
+    if (scraped.empty()) std::printf("\ndemo: no executor served /metrics\n");
+    for (const auto& [who, lines] : scraped) {
+      std::printf("\n/metrics of %s, empty buckets left out:\n", who.c_str());
+      for (const auto& l : lines) {
+        const bool empty_bucket = l.find("_bucket{") != std::string::npos && l.size() >= 2 &&
+                                  l.compare(l.size() - 2, 2, " 0") == 0;
+        if (!empty_bucket) std::printf("  %s\n", l.c_str());
+      }
+    }
+  };
   for (auto& e : executors) {
     std::string reply;
     (void)demo::client_call(*e.stub, "/krishiv.Executor/Shutdown", "", reply,
@@ -448,6 +456,7 @@ int run_demo(const Options& o, const std::string& self) {
   }
 
   if (!receiver) {
+    print_metrics();
     std::printf("demo: done; the trace is in your collector at %s\n", endpoint.c_str());
     return 0;
   }
@@ -487,6 +496,7 @@ int run_demo(const Options& o, const std::string& self) {
   }
   std::printf("\nChrome trace (ui.perfetto.dev, chrome://tracing): %s\n", chrome.c_str());
   std::printf("HTML waterfall (open in a browser):               %s\n", html.c_str());
+  print_metrics();
   return 0;
 }
 
