@@ -1,0 +1,90 @@
+// Spans far larger than a buffer (a long name, attribute value, status message or event name),
+// with the default queue: recorded, cut to fit at a UTF-8 boundary and counted, never lost as if
+// the queue were full.
+
+#include <catch2/catch.hpp>
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "span_test_support.hpp"
+
+namespace kt = krishiv::trace;
+using test::Recorder;
+
+namespace {
+
+// n bytes of 3-byte characters (and a last partial one's worth of ASCII), so that a cut at an
+// arbitrary byte would split a character.
+std::string large_text(std::size_t n) {
+  std::string s;
+  s.reserve(n);
+  while (s.size() + 3 <= n) s += "\xE2\x82\xAC";  // U+20AC
+  s.append(n - s.size(), 'x');
+  return s;
+}
+
+bool valid_utf8(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const std::size_t n = c < 0x80         ? 1
+                          : (c >> 5) == 6  ? 2
+                          : (c >> 4) == 14 ? 3
+                          : (c >> 3) == 30 ? 4
+                                           : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    for (std::size_t k = 1; k < n; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+    }
+    i += n;
+  }
+  return true;
+}
+
+enum class Where { Name, Attribute, StatusMessage, EventName };
+
+std::string received(const kt::SpanData& d, Where w) {
+  switch (w) {
+    case Where::Name:
+      return d.name;
+    case Where::Attribute:
+      return std::get<std::string>(*d.attribute("big"));
+    case Where::StatusMessage:
+      return d.status_message;
+    case Where::EventName:
+      return d.events.at(0).name;
+  }
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("large spans: recorded (cut to fit if need be), never counted as a full queue") {
+  const auto [where, label] = GENERATE(table<Where, const char*>({
+      {Where::Name, "name"},
+      {Where::Attribute, "attribute value"},
+      {Where::StatusMessage, "status message"},
+      {Where::EventName, "event name"},
+  }));
+  const std::size_t size = GENERATE(std::size_t{200} << 10, std::size_t{300} << 10,
+                                    std::size_t{1} << 20, std::size_t{16} << 20);
+  INFO(label << ", " << (size >> 10) << " KiB");
+  const std::string text = large_text(size);
+  // The default queue (2048 spans): its buffers are 320 KiB in all.
+  Recorder r({.batch = kt::BatchOptions{}});
+  {
+    auto s = kt::info_span(where == Where::Name ? std::string_view(text) : "large");
+    if (where == Where::Attribute) s.set_attribute("big", text);
+    if (where == Where::StatusMessage) s.set_status(kt::StatusCode::Error, text);
+    if (where == Where::EventName) s.add_event(text);
+  }
+  const auto spans = r.flush();
+  const auto stats = r.provider.stats();
+  CHECK(stats.dropped_queue_full == 0);
+  REQUIRE(spans.size() == 1);
+  const std::string got = received(spans[0], where);
+  CHECK(got.size() <= text.size());
+  CHECK(text.compare(0, got.size(), got) == 0);  // a prefix
+  CHECK(valid_utf8(got));
+  CHECK(got.size() + 4 > std::min<std::size_t>(text.size(), std::size_t{512} << 10));
+}
