@@ -18,6 +18,7 @@ namespace kt = krishiv::trace;
 using test::Recorder;
 
 TEST_CASE("lifetime: a span that outlives its destroyed provider records nothing, safely") {
+  const auto gone_before = kt::TracerProvider::dropped_without_provider();
   std::optional<Recorder> r(std::in_place);
   auto sink = r->sink;
   auto s = kt::info_span("outlived");
@@ -30,9 +31,11 @@ TEST_CASE("lifetime: a span that outlives its destroyed provider records nothing
   s.set_status(kt::StatusCode::Error, "late");
   s.end();
   CHECK(sink->size() == 0);
+  CHECK(kt::TracerProvider::dropped_without_provider() == gone_before + 1);
 }
 
 TEST_CASE("lifetime: a span handed to another thread outlives the thread and the provider") {
+  const auto gone_before = kt::TracerProvider::dropped_without_provider();
   std::optional<Recorder> r(std::in_place);
   auto sink = r->sink;
   kt::Span s;
@@ -41,9 +44,11 @@ TEST_CASE("lifetime: a span handed to another thread outlives the thread and the
   s.set_attribute("k", 1);
   s.end();
   CHECK(sink->size() == 0);
+  CHECK(kt::TracerProvider::dropped_without_provider() == gone_before + 1);
 }
 
 TEST_CASE("lifetime: a span that outlives a provider replaced by another is dropped") {
+  const auto gone_before = kt::TracerProvider::dropped_without_provider();
   std::optional<Recorder> first(std::in_place);
   auto s = kt::info_span("outlived");
   first.reset();
@@ -54,6 +59,20 @@ TEST_CASE("lifetime: a span that outlives a provider replaced by another is drop
   const auto spans = second.flush();
   REQUIRE(spans.size() == 1);
   CHECK(spans[0].name == "fresh");
+  CHECK(second.provider.stats().dropped_inactive == 0);  // not the second's span
+  CHECK(kt::TracerProvider::dropped_without_provider() == gone_before + 1);
+}
+
+TEST_CASE("lifetime: a span of a live provider that is no longer installed counts there") {
+  Recorder older;
+  auto s = kt::info_span("started in the older");
+  {
+    Recorder newer;
+    s.end();
+    CHECK(newer.provider.stats().dropped_inactive == 0);
+  }
+  CHECK(older.provider.stats().dropped_inactive == 1);
+  CHECK(older.flush().empty());
 }
 
 TEST_CASE("lifetime: providers come and go every 20 ms while 4 threads hand spans around") {

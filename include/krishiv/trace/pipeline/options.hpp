@@ -41,8 +41,8 @@ struct PipelineStats {
   std::uint64_t exported = 0;            // handed to the exporter, which reported success
   std::uint64_t export_failed = 0;       // handed to the exporter, which reported failure
   std::uint64_t dropped_queue_full = 0;  // no buffer space: dropped at span end
-  // Ended after shutdown(), or after this provider was replaced by another: the span's pipeline
-  // no longer records.
+  // Ended after shutdown(), or while another provider was installed: the span's pipeline no
+  // longer records (span.hpp, "Lifetime").
   std::uint64_t dropped_inactive = 0;
   std::uint64_t buffer_bytes = 0;  // span buffers allocated (bounded by the queue size)
 };
