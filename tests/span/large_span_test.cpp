@@ -3,7 +3,11 @@
 // the queue were full.
 
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <condition_variable>
 #include <cstddef>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -87,4 +91,60 @@ TEST_CASE("large spans: recorded (cut to fit if need be), never counted as a ful
   CHECK(text.compare(0, got.size(), got) == 0);  // a prefix
   CHECK(valid_utf8(got));
   CHECK(got.size() + 4 > std::min<std::size_t>(text.size(), std::size_t{512} << 10));
+  // A cut is counted, once per span; nothing else is.
+  CHECK(stats.truncated == (got.size() < text.size() ? 1u : 0u));
+  CHECK(stats.dropped_too_large == 0);
+  CHECK(stats.dropped_inactive == 0);
+}
+
+TEST_CASE("large spans: one that cannot fit even cut is counted as too large") {
+  // Keys are never cut (a cut key would be another attribute): 2 MiB of key cannot be recorded.
+  const std::string key(std::size_t{2} << 20, 'k');
+  Recorder r({.batch = kt::BatchOptions{}});
+  {
+    auto s = kt::info_span("huge key");
+    s.set_attribute(key, 1);
+  }
+  { auto s = kt::info_span("after"); }
+  const auto spans = r.flush();
+  const auto stats = r.provider.stats();
+  REQUIRE(spans.size() == 1);
+  CHECK(spans[0].name == "after");
+  CHECK(stats.dropped_too_large == 1);
+  CHECK(stats.dropped_queue_full == 0);
+}
+
+TEST_CASE("large spans: many at once are bounded in memory, the excess counted as a full queue") {
+  // An exporter that holds every batch until released: large spans pile up in flight.
+  struct Gate : kt::SpanExporter {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool open = false;
+    kt::ExportResult export_batch(const kt::SpanBatch&) override {
+      std::unique_lock lock(mu);
+      cv.wait(lock, [&] { return open; });
+      return kt::ExportResult::Success;
+    }
+  };
+  auto gate = std::make_shared<Gate>();
+  const std::string text = large_text(std::size_t{900} << 10);
+  kt::TracerProvider provider({.exporter = kt::TracerExporter::Custom(gate),
+                               .sampler = kt::Sampler::always_on(),
+                               .batch = kt::BatchOptions{}});
+  constexpr int kSpans = 40;  // 36 MiB if nothing bounded them
+  for (int i = 0; i < kSpans; ++i) {
+    auto s = kt::info_span("large");
+    s.set_attribute("big", text);
+  }
+  const auto during = provider.stats();
+  {
+    std::lock_guard lock(gate->mu);
+    gate->open = true;
+  }
+  gate->cv.notify_all();
+  REQUIRE(provider.shutdown(std::chrono::seconds(60)));
+  const auto after = provider.stats();
+  CHECK(during.dropped_queue_full > 0);
+  CHECK(after.dropped_too_large == 0);
+  CHECK(after.exported + after.dropped_queue_full == kSpans);
 }

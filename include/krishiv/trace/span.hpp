@@ -130,7 +130,13 @@ class Span {
       return *this;
     }
     attribute_count_ += replaced ? 0 : 1;
-    detail::put_attribute(body_, key, value, limit(slot_->attribute_value_length));
+    const std::size_t length = limit(slot_->attribute_value_length);
+    if constexpr (std::is_convertible_v<const T&, std::string_view>) {
+      detail::put_attribute(body_, key,
+                            fit(detail::truncate_utf8(std::string_view(value), length)));
+    } else {
+      detail::put_attribute(body_, key, value, length);
+    }
     return *this;
   }
   template <detail::fixed_string K, typename T>
@@ -147,7 +153,8 @@ class Span {
     }
     ++event_count_;
     const std::size_t n = std::min(sizeof...(KVs), limit(slot_->attributes_per_event));
-    detail::begin_event(body_, header_.bits, detail::SpanClock::now(), name, n, sizeof...(KVs) - n);
+    detail::begin_event(body_, header_.bits, detail::SpanClock::now(), fit(name), n,
+                        sizeof...(KVs) - n);
     write_kvs(n, kvs...);
     return *this;
   }
@@ -178,7 +185,7 @@ class Span {
     if (code == StatusCode::Error && !message.empty()) {
       detail::put_status_message(
           body_, header_.bits,
-          detail::truncate_utf8(message, limit(slot_->attribute_value_length)));
+          fit(detail::truncate_utf8(message, limit(slot_->attribute_value_length))));
     }
     return *this;
   }
@@ -251,7 +258,7 @@ class Span {
       p->front_end->count_dropped_inactive();
       return;
     }
-    if (!finish_body()) return;
+    if (!finish_body(*p)) return;
     p->front_end->append(*detail::t_fast.buffer, header_, end, body_.data(), body_.size());
   }
 
@@ -344,7 +351,7 @@ class Span {
     header_.span_id = SpanId::random();
     id_drawn_ = true;
     attribute_count_ = event_count_ = link_count_ = 0;
-    dropped_attributes_ = dropped_events_ = dropped_links_ = 0;
+    dropped_attributes_ = dropped_events_ = dropped_links_ = truncated_ = 0;
     pipeline_id_ = p->id;
     slot_ = p->slot;
   }
@@ -352,7 +359,7 @@ class Span {
   [[gnu::noinline]] void start_recording(const SchemaInfo* schema, std::string_view name) noexcept {
     header_.schema = schema;
     if (schema == nullptr) {
-      detail::put_name(body_, name);
+      detail::put_name(body_, fit(name));
     }
     header_.start = detail::SpanClock::now();
   }
@@ -364,7 +371,14 @@ class Span {
         [&] {
           if (i++ >= n) return;
           detail::put_key(body_, kv_key(kvs));
-          detail::put_natural(body_, kv_value(kvs), limit(slot_->attribute_value_length));
+          const std::size_t length = limit(slot_->attribute_value_length);
+          using V = std::remove_cvref_t<decltype(kv_value(kvs))>;
+          if constexpr (std::is_convertible_v<const V&, std::string_view>) {
+            detail::put_natural(
+                body_, fit(detail::truncate_utf8(std::string_view(kv_value(kvs)), length)));
+          } else {
+            detail::put_natural(body_, kv_value(kvs), length);
+          }
         }(),
         ...);
   }
@@ -442,15 +456,38 @@ class Span {
     return static_cast<std::size_t>(p - body_.data());
   }
 
+  // Strings up to this long are never measured against the record's room: a span of such
+  // strings only would exceed kMaxRecordBytes with over 200 of them (it is then dropped, counted).
+  static constexpr std::size_t kLongString = 4096;
+  // Kept free for what the record gets after its strings: header, duration, tracestate, counts.
+  static constexpr std::size_t kRecordReserve = 1024;
+
+  // A string as it fits the span's record (kMaxRecordBytes), cut at a UTF-8 boundary if need be.
+  std::string_view fit(std::string_view s) noexcept {
+    if (s.size() > kLongString) [[unlikely]]
+      return fit_long(s);
+    return s;
+  }
+  [[gnu::noinline, gnu::cold]] std::string_view fit_long(std::string_view s) noexcept {
+    const std::size_t used = body_.size() + kRecordReserve;
+    const std::size_t room = used < detail::kMaxRecordBytes ? detail::kMaxRecordBytes - used : 0;
+    if (s.size() <= room) return s;
+    ++truncated_;
+    return detail::truncate_utf8(s, room);
+  }
+
   // Items known only at the end; false if the body could not be completed (out of memory).
-  bool finish_body() noexcept {
+  bool finish_body(detail::Pipeline& p) noexcept {
     try {
       if ((live_ & kLiveState) != 0 && !state_.empty()) {
         detail::put_trace_state(body_, header_.bits, state_.to_string());
       }
-      if ((dropped_attributes_ | dropped_events_ | dropped_links_) != 0) {
-        detail::put_dropped(body_, header_.bits, dropped_attributes_, dropped_events_,
-                            dropped_links_);
+      if ((dropped_attributes_ | dropped_events_ | dropped_links_ | truncated_) != 0) [[unlikely]] {
+        if (truncated_ != 0) p.front_end->count_truncated();
+        if ((dropped_attributes_ | dropped_events_ | dropped_links_) != 0) {
+          detail::put_dropped(body_, header_.bits, dropped_attributes_, dropped_events_,
+                              dropped_links_);
+        }
       }
       return true;
     } catch (...) {
@@ -476,6 +513,7 @@ class Span {
       dropped_attributes_ = o.dropped_attributes_;
       dropped_events_ = o.dropped_events_;
       dropped_links_ = o.dropped_links_;
+      truncated_ = o.truncated_;
     }
     o.release();
     slot_ = std::exchange(o.slot_, nullptr);
@@ -520,6 +558,7 @@ class Span {
   std::uint32_t dropped_attributes_;
   std::uint32_t dropped_events_;
   std::uint32_t dropped_links_;
+  std::uint32_t truncated_;    // strings cut to fit the record (fit())
   std::uint64_t pipeline_id_;  // the pipeline the span started in (Pipeline::id)
 };
 
