@@ -125,12 +125,12 @@ class Span {
   Span& set_attribute(std::string_view key, const T& value) {
     if (slot_ == nullptr) return *this;
     const bool replaced = kill_attribute(key);
-    if (!replaced && attribute_count_ >= limit(slot_->attribute_count)) {
+    if (!replaced && attribute_count_ >= limit_of(slot_->attribute_count)) {
       ++dropped_attributes_;
       return *this;
     }
     attribute_count_ += replaced ? 0 : 1;
-    const std::size_t length = limit(slot_->attribute_value_length);
+    const std::size_t length = limit_of(slot_->attribute_value_length);
     if constexpr (std::is_convertible_v<const T&, std::string_view>) {
       detail::put_attribute(body_, key,
                             fit(detail::truncate_utf8(std::string_view(value), length)));
@@ -147,12 +147,12 @@ class Span {
   template <typename... KVs>
   Span& add_event(std::string_view name, const KVs&... kvs) {
     if (slot_ == nullptr) return *this;
-    if (event_count_ >= limit(slot_->event_count)) {
+    if (event_count_ >= limit_of(slot_->event_count)) {
       ++dropped_events_;
       return *this;
     }
     ++event_count_;
-    const std::size_t n = std::min(sizeof...(KVs), limit(slot_->attributes_per_event));
+    const std::size_t n = std::min(sizeof...(KVs), limit_of(slot_->attributes_per_event));
     detail::begin_event(body_, header_.bits, detail::SpanClock::now(), fit(name), n,
                         sizeof...(KVs) - n);
     write_kvs(n, kvs...);
@@ -162,12 +162,12 @@ class Span {
   template <typename... KVs>
   Span& add_link(const SpanContext& linked, const KVs&... kvs) {
     if (slot_ == nullptr || !linked.is_valid()) return *this;
-    if (link_count_ >= limit(slot_->link_count)) {
+    if (link_count_ >= limit_of(slot_->link_count)) {
       ++dropped_links_;
       return *this;
     }
     ++link_count_;
-    const std::size_t n = std::min(sizeof...(KVs), limit(slot_->attributes_per_link));
+    const std::size_t n = std::min(sizeof...(KVs), limit_of(slot_->attributes_per_link));
     const std::string state = linked.trace_state.to_string();
     detail::begin_link(body_, header_.bits, linked.trace_id, linked.span_id, linked.flags,
                        linked.is_remote, state, n, sizeof...(KVs) - n);
@@ -185,7 +185,7 @@ class Span {
     if (code == StatusCode::Error && !message.empty()) {
       detail::put_status_message(
           body_, header_.bits,
-          fit(detail::truncate_utf8(message, limit(slot_->attribute_value_length))));
+          fit(detail::truncate_utf8(message, limit_of(slot_->attribute_value_length))));
     }
     return *this;
   }
@@ -228,7 +228,7 @@ class Span {
   template <typename... Vs>
   void put_schema_values(const Vs&... vs) {
     if (slot_ == nullptr) return;
-    [[maybe_unused]] const std::size_t length = limit(slot_->attribute_value_length);
+    [[maybe_unused]] const std::size_t length = limit_of(slot_->attribute_value_length);
     [[maybe_unused]] std::uint8_t* p = body_.extend((schema_value_size(vs, length) + ... + 0));
     ((p = write_schema_value(p, vs, length)), ...);
     attribute_count_ += sizeof...(Vs);
@@ -237,7 +237,7 @@ class Span {
  private:
   friend class SpanScope;
 
-  static std::size_t limit(const std::atomic<std::size_t>& l) noexcept {
+  static std::size_t limit_of(const std::atomic<std::size_t>& l) noexcept {
     return l.load(std::memory_order_relaxed);
   }
 
@@ -371,7 +371,7 @@ class Span {
         [&] {
           if (i++ >= n) return;
           detail::put_key(body_, kv_key(kvs));
-          const std::size_t length = limit(slot_->attribute_value_length);
+          const std::size_t length = limit_of(slot_->attribute_value_length);
           using V = std::remove_cvref_t<decltype(kv_value(kvs))>;
           if constexpr (std::is_convertible_v<const V&, std::string_view>) {
             detail::put_natural(
