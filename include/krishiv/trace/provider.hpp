@@ -6,8 +6,16 @@
 //   krishiv::trace::TracerProvider provider({.exporter = TracerExporter::Stdout()});
 //
 // The destructor shuts the pipeline down (flushing what was recorded) and uninstalls it.
+//
+// Several providers: the newest live one is installed. Destroying it re-installs the one created
+// before it that is still alive (a stack); destroying one that is not installed changes nothing.
+// A span records into the provider installed when it started, if that one is still installed
+// when it ends; otherwise it is dropped and counted (span.hpp, "Lifetime"): a span may safely
+// outlive its provider.
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -184,6 +192,11 @@ class TracerProvider {
   }
 
   PipelineStats stats() const { return worker_->stats(); }
+  // Spans that ended after the provider they started in was destroyed, process-wide. They
+  // recorded nothing (a provider's own stats() count those that end while it lives).
+  static std::uint64_t dropped_without_provider() noexcept {
+    return detail::ActivePipeline::get().dropped_without_provider.load(std::memory_order_relaxed);
+  }
   const Resource& resource() const noexcept { return resource_; }
   const Sampler& sampler() const noexcept { return pipeline_->sampler; }
   const SpanLimits& limits() const noexcept { return pipeline_->limits; }

@@ -9,6 +9,13 @@
 // names another, or `root` asks for none. A span that is not sampled records nothing but still
 // has ids and propagates its context (sampled flag off); a span of a disabled level is inert and
 // leaves the current context untouched.
+//
+// Lifetime: a span records into the pipeline of the provider that was installed when it started,
+// when it ends on a thread that records into that same pipeline (the installed one). A span may
+// outlive its provider (destroyed, or replaced by another), and may be moved to another thread
+// and outlive the one that started it: it then records nothing, and is counted as dropped, in
+// its provider's stats() (dropped_inactive) while the provider lives, else in
+// TracerProvider::dropped_without_provider(). It never touches freed memory (pipeline/active.hpp).
 
 #include <atomic>
 #include <cstdint>
@@ -89,15 +96,15 @@ class Span {
   // Not end(): a span that dies has nothing to mark, so a non-recording one with no tracestate
   // costs two tests.
   ~Span() {
-    if (pipeline_ != nullptr) record();
+    if (slot_ != nullptr) record();
     release();
   }
 
   // Has ids (sampled or not): it can be a parent and be propagated.
   bool is_valid() const noexcept { return valid_; }
   // Will produce a record when it ends.
-  bool is_recording() const noexcept { return pipeline_ != nullptr; }
-  bool has_ended() const noexcept { return valid_ && pipeline_ == nullptr && ended_; }
+  bool is_recording() const noexcept { return slot_ != nullptr; }
+  bool has_ended() const noexcept { return valid_ && slot_ == nullptr && ended_; }
 
   SpanContext context() const {
     if (!valid_) return {};
@@ -115,14 +122,20 @@ class Span {
   // floating point, strings, and std::vector of those (or an AttributeValue).
   template <typename T>
   Span& set_attribute(std::string_view key, const T& value) {
-    if (pipeline_ == nullptr) return *this;
+    if (slot_ == nullptr) return *this;
     const bool replaced = kill_attribute(key);
-    if (!replaced && attribute_count_ >= pipeline_->limits.attribute_count) {
+    if (!replaced && attribute_count_ >= limit_of(slot_->attribute_count)) {
       ++dropped_attributes_;
       return *this;
     }
     attribute_count_ += replaced ? 0 : 1;
-    detail::put_attribute(body_, key, value, pipeline_->limits.attribute_value_length);
+    const std::size_t length = limit_of(slot_->attribute_value_length);
+    if constexpr (std::is_convertible_v<const T&, std::string_view>) {
+      detail::put_attribute(body_, key,
+                            fit(detail::truncate_utf8(std::string_view(value), length)));
+    } else {
+      detail::put_attribute(body_, key, value, length);
+    }
     return *this;
   }
   template <detail::fixed_string K, typename T>
@@ -132,28 +145,29 @@ class Span {
 
   template <typename... KVs>
   Span& add_event(std::string_view name, const KVs&... kvs) {
-    if (pipeline_ == nullptr) return *this;
-    if (event_count_ >= pipeline_->limits.event_count) {
+    if (slot_ == nullptr) return *this;
+    if (event_count_ >= limit_of(slot_->event_count)) {
       ++dropped_events_;
       return *this;
     }
     ++event_count_;
-    const std::size_t limit = pipeline_->limits.attributes_per_event;
+    const std::size_t limit = limit_of(slot_->attributes_per_event);
     const std::size_t n = sizeof...(KVs) < limit ? sizeof...(KVs) : limit;
-    detail::begin_event(body_, header_.bits, detail::SpanClock::now(), name, n, sizeof...(KVs) - n);
+    detail::begin_event(body_, header_.bits, detail::SpanClock::now(), fit(name), n,
+                        sizeof...(KVs) - n);
     write_kvs(n, kvs...);
     return *this;
   }
 
   template <typename... KVs>
   Span& add_link(const SpanContext& linked, const KVs&... kvs) {
-    if (pipeline_ == nullptr || !linked.is_valid()) return *this;
-    if (link_count_ >= pipeline_->limits.link_count) {
+    if (slot_ == nullptr || !linked.is_valid()) return *this;
+    if (link_count_ >= limit_of(slot_->link_count)) {
       ++dropped_links_;
       return *this;
     }
     ++link_count_;
-    const std::size_t limit = pipeline_->limits.attributes_per_link;
+    const std::size_t limit = limit_of(slot_->attributes_per_link);
     const std::size_t n = sizeof...(KVs) < limit ? sizeof...(KVs) : limit;
     const std::string state = linked.trace_state.to_string();
     detail::begin_link(body_, header_.bits, linked.trace_id, linked.span_id, linked.flags,
@@ -164,7 +178,7 @@ class Span {
 
   // Ok is final (the spec: later attempts to set Error are ignored); Unset is never set back.
   Span& set_status(StatusCode code, std::string_view message = {}) {
-    if (pipeline_ == nullptr || code == StatusCode::Unset) return *this;
+    if (slot_ == nullptr || code == StatusCode::Unset) return *this;
     if (static_cast<StatusCode>(header_.status) == StatusCode::Ok) return *this;
     header_.status = static_cast<std::uint8_t>(code);
     // The description is only meaningful for Error (spec: ignored otherwise). A later one wins:
@@ -172,14 +186,14 @@ class Span {
     if (code == StatusCode::Error && !message.empty()) {
       detail::put_status_message(
           body_, header_.bits,
-          detail::truncate_utf8(message, pipeline_->limits.attribute_value_length));
+          fit(detail::truncate_utf8(message, limit_of(slot_->attribute_value_length))));
     }
     return *this;
   }
 
   // Ends the span: records it (if sampled). Idempotent.
   void end() noexcept {
-    if (pipeline_ == nullptr) {
+    if (slot_ == nullptr) {
       ended_ = valid_;
       return;
     }
@@ -206,7 +220,7 @@ class Span {
   void start(const SchemaInfo* schema, std::string_view name, StartOptions options) noexcept {
     begin(options);
     // Inline, so that it merges with the caller's own is_recording() test.
-    if (pipeline_ != nullptr) [[unlikely]]
+    if (slot_ != nullptr) [[unlikely]]
       start_recording(schema, name);
   }
 
@@ -214,34 +228,38 @@ class Span {
   // exactly first so the buffer grows at most once.
   template <typename... Vs>
   void put_schema_values(const Vs&... vs) {
-    if (pipeline_ == nullptr) return;
-    [[maybe_unused]] const std::size_t limit = pipeline_->limits.attribute_value_length;
-    [[maybe_unused]] std::uint8_t* p = body_.extend((schema_value_size(vs, limit) + ... + 0));
-    ((p = write_schema_value(p, vs, limit)), ...);
+    if (slot_ == nullptr) return;
+    [[maybe_unused]] const std::size_t length = limit_of(slot_->attribute_value_length);
+    [[maybe_unused]] std::uint8_t* p = body_.extend((schema_value_size(vs, length) + ... + 0));
+    ((p = write_schema_value(p, vs, length)), ...);
     attribute_count_ += sizeof...(Vs);
   }
 
  private:
   friend class SpanScope;
 
+  static std::size_t limit_of(const std::atomic<std::size_t>& l) noexcept {
+    return l.load(std::memory_order_relaxed);
+  }
+
   // Out of line from end(): an unsampled or inert span's destructor stays a test and a store.
   [[gnu::noinline]] void record() noexcept {
     const std::int64_t end = detail::SpanClock::now();
-    detail::Pipeline* p = pipeline_;
-    pipeline_ = nullptr;
+    detail::PipelineSlot* slot = std::exchange(slot_, nullptr);
     ended_ = true;
+    // Into this thread's buffer of the pipeline the span started in, which this thread then keeps
+    // alive. The span's own may be gone: only its id is compared (the span may have been moved
+    // to another thread, or its provider replaced or destroyed since it started).
+    detail::Pipeline* p = detail::active_pipeline();
+    if (p == nullptr || p->id != pipeline_id_) [[unlikely]] {
+      detail::count_dropped_elsewhere(slot, pipeline_id_);
+      return;
+    }
     if (!p->front_end->accepting()) [[unlikely]] {
       p->front_end->count_dropped_inactive();
       return;
     }
-    if (!finish_body()) return;
-    // Record into this thread's buffer of the same pipeline (the span may have been moved to
-    // another thread, or the provider replaced since it started).
-    detail::Pipeline* here = detail::active_pipeline();
-    if (here != p) [[unlikely]] {
-      p->front_end->count_dropped_inactive();
-      return;
-    }
+    if (!finish_body(*p)) return;
     p->front_end->append(*detail::t_fast.buffer, header_, end, body_.data(), body_.size());
   }
 
@@ -334,14 +352,15 @@ class Span {
     header_.span_id = SpanId::random();
     id_drawn_ = true;
     attribute_count_ = event_count_ = link_count_ = 0;
-    dropped_attributes_ = dropped_events_ = dropped_links_ = 0;
-    pipeline_ = p;
+    dropped_attributes_ = dropped_events_ = dropped_links_ = truncated_ = 0;
+    pipeline_id_ = p->id;
+    slot_ = p->slot;
   }
 
   [[gnu::noinline]] void start_recording(const SchemaInfo* schema, std::string_view name) noexcept {
     header_.schema = schema;
     if (schema == nullptr) {
-      detail::put_name(body_, name);
+      detail::put_name(body_, fit(name));
     }
     header_.start = detail::SpanClock::now();
   }
@@ -353,7 +372,14 @@ class Span {
         [&] {
           if (i++ >= n) return;
           detail::put_key(body_, kv_key(kvs));
-          detail::put_natural(body_, kv_value(kvs), pipeline_->limits.attribute_value_length);
+          const std::size_t length = limit_of(slot_->attribute_value_length);
+          using V = std::remove_cvref_t<decltype(kv_value(kvs))>;
+          if constexpr (std::is_convertible_v<const V&, std::string_view>) {
+            detail::put_natural(
+                body_, fit(detail::truncate_utf8(std::string_view(kv_value(kvs)), length)));
+          } else {
+            detail::put_natural(body_, kv_value(kvs), length);
+          }
         }(),
         ...);
   }
@@ -431,15 +457,38 @@ class Span {
     return static_cast<std::size_t>(p - body_.data());
   }
 
+  // Strings up to this long are never measured against the record's room: a span of such
+  // strings only would exceed kMaxRecordBytes with over 200 of them (it is then dropped, counted).
+  static constexpr std::size_t kLongString = 4096;
+  // Kept free for what the record gets after its strings: header, duration, tracestate, counts.
+  static constexpr std::size_t kRecordReserve = 1024;
+
+  // A string as it fits the span's record (kMaxRecordBytes), cut at a UTF-8 boundary if need be.
+  std::string_view fit(std::string_view s) noexcept {
+    if (s.size() > kLongString) [[unlikely]]
+      return fit_long(s);
+    return s;
+  }
+  [[gnu::noinline, gnu::cold]] std::string_view fit_long(std::string_view s) noexcept {
+    const std::size_t used = body_.size() + kRecordReserve;
+    const std::size_t room = used < detail::kMaxRecordBytes ? detail::kMaxRecordBytes - used : 0;
+    if (s.size() <= room) return s;
+    ++truncated_;
+    return detail::truncate_utf8(s, room);
+  }
+
   // Items known only at the end; false if the body could not be completed (out of memory).
-  bool finish_body() noexcept {
+  bool finish_body(detail::Pipeline& p) noexcept {
     try {
       if ((live_ & kLiveState) != 0 && !state_.empty()) {
         detail::put_trace_state(body_, header_.bits, state_.to_string());
       }
-      if ((dropped_attributes_ | dropped_events_ | dropped_links_) != 0) {
-        detail::put_dropped(body_, header_.bits, dropped_attributes_, dropped_events_,
-                            dropped_links_);
+      if ((dropped_attributes_ | dropped_events_ | dropped_links_ | truncated_) != 0) [[unlikely]] {
+        if (truncated_ != 0) p.front_end->count_truncated();
+        if ((dropped_attributes_ | dropped_events_ | dropped_links_) != 0) {
+          detail::put_dropped(body_, header_.bits, dropped_attributes_, dropped_events_,
+                              dropped_links_);
+        }
       }
       return true;
     } catch (...) {
@@ -457,16 +506,18 @@ class Span {
     if ((o.live_ & kLiveState) != 0) std::construct_at(&state_, std::move(o.state_));
     if ((o.live_ & kLiveBody) != 0) std::construct_at(&body_, std::move(o.body_));
     live_ = o.live_;
-    if (o.pipeline_ != nullptr) {
+    if (o.slot_ != nullptr) {
+      pipeline_id_ = o.pipeline_id_;
       attribute_count_ = o.attribute_count_;
       event_count_ = o.event_count_;
       link_count_ = o.link_count_;
       dropped_attributes_ = o.dropped_attributes_;
       dropped_events_ = o.dropped_events_;
       dropped_links_ = o.dropped_links_;
+      truncated_ = o.truncated_;
     }
     o.release();
-    pipeline_ = std::exchange(o.pipeline_, nullptr);
+    slot_ = std::exchange(o.slot_, nullptr);
     valid_ = std::exchange(o.valid_, false);
     ended_ = std::exchange(o.ended_, false);
   }
@@ -481,7 +532,7 @@ class Span {
 
   // What an inert span initialises is the first two words; the rest is written as a span starts
   // (begin()) and starts recording (begin_recording()).
-  detail::Pipeline* pipeline_ = nullptr;  // non-null while recording
+  detail::PipelineSlot* slot_ = nullptr;  // the pipeline's slot; non-null while recording
   bool valid_ = false;
   bool ended_ = false;
   std::uint8_t live_ = 0;  // which of state_ and body_ are constructed
@@ -508,6 +559,8 @@ class Span {
   std::uint32_t dropped_attributes_;
   std::uint32_t dropped_events_;
   std::uint32_t dropped_links_;
+  std::uint32_t truncated_;    // strings cut to fit the record (fit())
+  std::uint64_t pipeline_id_;  // the pipeline the span started in (Pipeline::id)
 };
 
 inline SpanScope::SpanScope(const Span& span) {

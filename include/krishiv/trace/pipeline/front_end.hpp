@@ -38,7 +38,9 @@ class FrontEnd {
  public:
   explicit FrontEnd(const BatchOptions& options)
       : max_chunks_(pool_chunks(options)),
-        max_oversized_bytes_(options.max_queue_size * kNominalRecordBytes) {
+        max_oversized_bytes_(options.max_queue_size * kNominalRecordBytes > 2 * kMaxRecordBytes
+                                 ? options.max_queue_size * kNominalRecordBytes
+                                 : 2 * kMaxRecordBytes) {
     SpanClock::instance();  // calibrate before the first span, not in it
     // Chunks are allocated here, not on the span path: the whole pool for the default queue
     // (320 KiB), the first 1 MiB of a larger one (the rest comes as it is needed).
@@ -73,7 +75,8 @@ class FrontEnd {
     const std::size_t size = framed_size(ticks, body_size);
     Chunk* c = tb.current.load(std::memory_order_relaxed);
     if (c == nullptr || c->used + size > c->capacity) [[unlikely]] {
-      c = next_chunk(tb, c, size);
+      if (size > kChunkBytes) return append_oversized(tb, header, ticks, size, body, body_size);
+      c = next_chunk(tb, c);
       if (c == nullptr) {
         tb.dropped.store(tb.dropped.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
         return;
@@ -83,14 +86,14 @@ class FrontEnd {
     c->used += static_cast<std::uint32_t>(size);
     ++c->spans;
     c->committed.store(c->used, std::memory_order_release);
-    if (!c->pooled) [[unlikely]]
-      hand_off(c);
   }
 
   // A span of this pipeline ended after it stopped accepting, or after another became active.
   void count_dropped_inactive() noexcept {
     dropped_inactive_.fetch_add(1, std::memory_order_relaxed);
   }
+  // A span recorded with strings cut to fit kMaxRecordBytes.
+  void count_truncated() noexcept { truncated_.fetch_add(1, std::memory_order_relaxed); }
 
   ThreadBuffer* register_thread() {
     std::lock_guard lock(registry_mu_);
@@ -146,6 +149,8 @@ class FrontEnd {
   PipelineStats stats() const {
     PipelineStats s;
     s.dropped_inactive = dropped_inactive_.load(std::memory_order_relaxed);
+    s.dropped_too_large = dropped_too_large_.load(std::memory_order_relaxed);
+    s.truncated = truncated_.load(std::memory_order_relaxed);
     s.buffer_bytes = allocated_.load(std::memory_order_relaxed) * std::uint64_t{kChunkBytes};
     std::lock_guard lock(registry_mu_);
     s.dropped_queue_full = retired_dropped_;
@@ -183,6 +188,7 @@ class FrontEnd {
   // `read`: the exporter read the records, so they sit in this thread's cache (see evict()).
   void recycle(Chunk* c, bool read) noexcept {
     if (!c->pooled) {
+      oversized_bytes_.fetch_sub(c->capacity, std::memory_order_relaxed);
       Chunk::destroy(c);
       return;
     }
@@ -220,8 +226,7 @@ class FrontEnd {
 
   // Order matters for force_flush(): the old chunk is handed off *before* `current` changes, so a
   // flush that no longer sees it as current is sure to find it in the hand-off stack.
-  Chunk* next_chunk(ThreadBuffer& tb, Chunk* old, std::size_t need) noexcept {
-    if (need > kChunkBytes) return oversized(need);
+  Chunk* next_chunk(ThreadBuffer& tb, Chunk* old) noexcept {
     if (old != nullptr) hand_off(old);
     Chunk* c = take_one(tb.free);
     if (c == nullptr) c = take_one(free_);
@@ -269,11 +274,28 @@ class FrontEnd {
     return nullptr;
   }
 
-  // A span larger than a chunk (thousands of attributes) gets a one-off chunk that is handed off
-  // as soon as the record is in it: it never becomes a thread's current chunk, so no stale
-  // pointer to it can outlive it. Returns a chunk the caller writes exactly one record into.
-  Chunk* oversized(std::size_t need) noexcept {
-    return try_allocate(static_cast<std::uint32_t>(need), false);
+  // A span larger than a chunk (long strings, thousands of attributes) gets a one-off chunk that
+  // is handed off as soon as the record is in it: it never becomes a thread's current chunk, so
+  // no stale pointer to it can outlive it. Such chunks in flight are bounded in bytes
+  // (max_oversized_bytes_): past that, the queue is full.
+  [[gnu::noinline, gnu::cold]] void append_oversized(ThreadBuffer& tb, const RecordHeader& header,
+                                                     std::uint64_t ticks, std::size_t size,
+                                                     const std::uint8_t* body,
+                                                     std::size_t body_size) noexcept {
+    if (size > kMaxRecordBytes) {
+      dropped_too_large_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    Chunk* c = try_allocate(static_cast<std::uint32_t>(size), false);
+    if (c == nullptr) {
+      tb.dropped.store(tb.dropped.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+      return;
+    }
+    frame_record(c->data(), header, ticks, size, body, body_size);
+    c->used = static_cast<std::uint32_t>(size);
+    c->spans = 1;
+    c->committed.store(c->used, std::memory_order_release);
+    hand_off(c);
   }
 
   Chunk* try_allocate(std::uint32_t capacity, bool pooled) noexcept {
@@ -282,13 +304,16 @@ class FrontEnd {
       do {
         if (n >= max_chunks_.load(std::memory_order_relaxed)) return nullptr;
       } while (!allocated_.compare_exchange_weak(n, n + 1, std::memory_order_relaxed));
-    } else if (capacity > max_oversized_bytes_) {
+    } else if (oversized_bytes_.fetch_add(capacity, std::memory_order_relaxed) + capacity >
+               max_oversized_bytes_) {
+      oversized_bytes_.fetch_sub(capacity, std::memory_order_relaxed);
       return nullptr;
     }
     try {
       return Chunk::create(capacity, pooled);
     } catch (...) {
-      if (pooled) allocated_.fetch_sub(1, std::memory_order_relaxed);
+      (pooled ? allocated_ : oversized_bytes_)
+          .fetch_sub(pooled ? 1 : capacity, std::memory_order_relaxed);
       return nullptr;
     }
   }
@@ -314,7 +339,9 @@ class FrontEnd {
   alignas(64) ChunkStack free_;
   alignas(64) std::atomic<std::size_t> allocated_{0};
   std::atomic<std::size_t> max_chunks_;
-  const std::size_t max_oversized_bytes_;  // the largest one-off chunk: the whole queue
+  // One-off chunks in flight, in bytes: the queue's, and at least two of the largest records.
+  const std::size_t max_oversized_bytes_;
+  std::atomic<std::size_t> oversized_bytes_{0};
   // Chunks handed off and not yet drained: a wake-up heuristic only. Signed: a drain may count a
   // chunk before its producer has.
   alignas(64) std::atomic<std::int64_t> pending_{0};
@@ -337,6 +364,8 @@ class FrontEnd {
                                     ? max_chunks_.load(std::memory_order_relaxed) / 2
                                     : 1);
   std::atomic<std::uint64_t> dropped_inactive_{0};
+  std::atomic<std::uint64_t> dropped_too_large_{0};
+  std::atomic<std::uint64_t> truncated_{0};
 };
 
 }  // namespace krishiv::trace::detail

@@ -41,9 +41,14 @@ struct PipelineStats {
   std::uint64_t exported = 0;            // handed to the exporter, which reported success
   std::uint64_t export_failed = 0;       // handed to the exporter, which reported failure
   std::uint64_t dropped_queue_full = 0;  // no buffer space: dropped at span end
-  // Ended after shutdown(), or after this provider was replaced by another: the span's pipeline
-  // no longer records.
+  // Ended after shutdown(), or while another provider was installed: the span's pipeline no
+  // longer records (span.hpp, "Lifetime").
   std::uint64_t dropped_inactive = 0;
+  // Larger than the largest record (kMaxRecordBytes, 1 MiB) even with its strings cut: dropped.
+  std::uint64_t dropped_too_large = 0;
+  // Recorded with at least one string (name, attribute value, event name, status message) cut at
+  // a UTF-8 boundary so that the span fits the largest record. Not a drop.
+  std::uint64_t truncated = 0;
   std::uint64_t buffer_bytes = 0;  // span buffers allocated (bounded by the queue size)
 };
 

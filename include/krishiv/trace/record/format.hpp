@@ -68,6 +68,11 @@ struct RecordHeader {
 static_assert(sizeof(RecordHeader) == 56);
 static_assert(std::is_trivially_copyable_v<RecordHeader>);
 
+// The largest record: a span's long strings are cut to fit (Span), and a span whose record would
+// still be larger is dropped and counted as too large. Well under the OTLP exporter's 4 MiB
+// request (and the 4 MiB a gRPC receiver accepts by default), so every recorded span fits one.
+inline constexpr std::size_t kMaxRecordBytes = std::size_t{1} << 20;
+
 // The size of the record at p (its first field), to step to the next one.
 inline std::uint32_t record_size(const std::uint8_t* p) noexcept {
   std::uint32_t n;
