@@ -193,33 +193,43 @@ class Collector : public grpc::CallbackGenericService {
         r.metadata.emplace(std::string(k.data(), k.size()), std::string(v.data(), v.size()));
       }
       Reply reply = c_->record(std::move(r));
-      if (reply.delay.count() > 0) {
+      if (const auto delay = reply.delay; delay.count() > 0) {
         std::lock_guard<std::mutex> lk(mu_);
         delayed_ = std::move(reply);
-        delayed_.delay = std::chrono::milliseconds{0};
-        alarm_.Set(std::chrono::system_clock::now() + reply.delay,
-                   [this](bool) { answer(delayed_); });
+        alarm_.Set(std::chrono::system_clock::now() + delay, [this](bool) { answer(delayed_); });
         return;
       }
       answer(reply);
     }
+    // Runs in a reactor callback or on the alarm's thread; in the latter, Finish() may run
+    // OnDone (delete this) at once, so no lock of this object is held while calling it.
     void answer(const Reply& reply) {
       c_->close_call();
-      std::lock_guard<std::mutex> lk(mu_);
-      if (reply.stall) {
-        stalled_ = true;
-        if (cancelled_) finish_locked(grpc::Status::CANCELLED);
-        return;
+      enum class Act { None, Finish, Write } act = Act::None;
+      grpc::Status status;
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (reply.stall) {
+          stalled_ = true;
+          if (!cancelled_ || finished_) return;
+          status = grpc::Status::CANCELLED;
+          act = Act::Finish;
+        } else if (!finished_) {
+          if (reply.code != grpc::StatusCode::OK) {
+            status = grpc::Status(reply.code, reply.message, reply.details);
+            act = Act::Finish;
+          } else {
+            grpc::Slice s(reply.response);
+            response_ = grpc::ByteBuffer(&s, 1);
+            act = Act::Write;
+          }
+        }
+        if (act != Act::None) finished_ = true;
       }
-      if (reply.code != grpc::StatusCode::OK) {
-        finish_locked(grpc::Status(reply.code, reply.message, reply.details));
-        return;
+      if (act == Act::Finish) Finish(std::move(status));
+      if (act == Act::Write) {
+        StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
       }
-      if (finished_) return;
-      finished_ = true;
-      grpc::Slice s(reply.response);
-      response_ = grpc::ByteBuffer(&s, 1);
-      StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
     }
     void OnCancel() override {
       c_->count_cancel();

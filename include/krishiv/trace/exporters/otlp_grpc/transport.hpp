@@ -280,10 +280,13 @@ class OtlpGrpcTransport {
     }
     for (const auto& c : calls) {
       c->cancelled.store(true, std::memory_order_release);
-      // A completion may run inline in TryCancel(): it sees `cancelled` and takes no lock held
-      // here (mu_ is not held; c->mu is taken only by start()).
-      std::lock_guard<std::mutex> lk(c->mu);
-      if (c->ctx) c->ctx->TryCancel();
+      std::shared_ptr<grpc::ClientContext> ctx;
+      {
+        std::lock_guard<std::mutex> lk(c->mu);
+        ctx = c->ctx;
+      }
+      // No lock held: the completion may run inline in TryCancel(); it sees `cancelled`.
+      if (ctx) ctx->TryCancel();
     }
     std::lock_guard<std::mutex> lk(mu_);
     timer_cv_.notify_all();
@@ -310,7 +313,7 @@ class OtlpGrpcTransport {
     ExportOutcome out;
     std::atomic<bool> cancelled{false};
     std::mutex mu;  // ctx is replaced per attempt while cancel() may be reading it
-    std::unique_ptr<grpc::ClientContext> ctx;
+    std::shared_ptr<grpc::ClientContext> ctx;
     grpc::ByteBuffer reply;
   };
   using CallPtr = std::shared_ptr<Call>;
@@ -390,7 +393,7 @@ class OtlpGrpcTransport {
         return;
       }
     }
-    auto ctx = std::make_unique<grpc::ClientContext>();
+    auto ctx = std::make_shared<grpc::ClientContext>();
     // grpc++ takes system_clock deadlines; the remaining budget is measured on steady_clock.
     ctx->set_deadline(std::chrono::system_clock::now() + (c->deadline - now));
     for (const auto& [k, v] : headers_) ctx->AddMetadata(k, v);
@@ -473,7 +476,14 @@ class OtlpGrpcTransport {
 
   void finish(const CallPtr& c, ExportOutcome out) {
     Callback done = std::move(c->done);
-    c->request.Clear();  // the request's memory goes back to its owner now
+    // What holds gRPC objects goes now, before the owner hears of the end and may destroy the
+    // transport (and the channel); the Call itself may live on a moment in gRPC's closure.
+    c->request.Clear();  // the request's memory goes back to its owner
+    c->reply.Clear();
+    {
+      std::lock_guard<std::mutex> lk(c->mu);
+      c->ctx.reset();
+    }
     {
       std::lock_guard<std::mutex> lk(mu_);
       active_.erase(c);
