@@ -27,7 +27,7 @@
 // KT_CAPACITY_SECONDS (default 10 s), batch 512, queue 65536. The benchmark searches the highest
 // rate with zero spans dropped or failed (doubling, then bisecting to 5%), and reports it as
 // max_spans/s with the CPU per delivered span at that rate. One iteration is the whole search.
-// concurrent:0 is the default (max_concurrent_exports 4); concurrent:1 is the baseline of one
+// concurrent:0 is the default (max_concurrent_exports 16); concurrent:1 is the baseline of one
 // request in flight, measured in the same run.
 
 #include <arpa/inet.h>

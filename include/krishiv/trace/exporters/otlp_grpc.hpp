@@ -28,7 +28,7 @@
 // OTLP limit, kMaxRequestBytes; a span over that limit is counted as failed. Each request is
 // encoded straight into the memory gRPC sends from (no copy; the buffer comes back for reuse).
 //
-// Concurrency: up to OtlpGrpcOptions::max_concurrent_exports requests (default 4,
+// Concurrency: up to OtlpGrpcOptions::max_concurrent_exports requests (default 16,
 // KRISHIV_OTLP_MAX_CONCURRENT_EXPORTS) are in flight at once on gRPC's callback API, without a
 // thread per request; the export thread waits only when that many are out. Each request has its
 // own export timeout, retries included, bounded also by the pipeline's OTEL_BSP_EXPORT_TIMEOUT.

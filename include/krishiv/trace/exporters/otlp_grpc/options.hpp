@@ -70,8 +70,10 @@ struct OtlpGrpcOptions {
   OtlpRetryPolicy retry;
   // Export requests in flight at once (KRISHIV_OTLP_MAX_CONCURRENT_EXPORTS; the OpenTelemetry
   // specification has no variable for it). More than one hides the collector's round trip: with
-  // one, delivery is at most a batch per round trip. Taken as 1 when below.
-  int max_concurrent_exports = 4;
+  // one, delivery is at most a batch per round trip (about 100 k spans/s at batch 512 and 5 ms);
+  // 16 covers 1.6 M spans/s at 5 ms, for about 16 encoded batches of memory. Taken as 1 when
+  // below.
+  int max_concurrent_exports = 16;
 
   // Reads the OTEL_EXPORTER_OTLP_[TRACES_]* variables; a malformed value gets one stderr line
   // naming the variable and the fallback taken. Never throws for bad input.
