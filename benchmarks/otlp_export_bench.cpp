@@ -17,9 +17,21 @@
 //   more than kWindow spans are not yet exported: the sustained rate of a steady pipeline, with
 //   chunks recycled instead of freshly touched memory.
 // create_ns/span is the producer loop's time per span: pure span creation in burst mode, and
-// including the pacing waits in paced mode.
+// including the pacing waits in paced mode. export_cpu_ns/span is this process's CPU minus the
+// producer thread's, per delivered span: the export thread plus gRPC's client threads;
+// export_thread_ns/span is the export thread's alone.
+//
+// Capacity (otlp_capacity/latency_ms:L): what a user sizes a deployment with. The sink answers
+// each request L ms after it arrives (a timer, so requests overlap as they would with a distant
+// collector); a producer thread makes 4-field schema spans at a paced rate for
+// KT_CAPACITY_SECONDS (default 10 s), batch 512, queue 65536. The benchmark searches the highest
+// rate with zero spans dropped or failed (doubling, then bisecting to 5%), and reports it as
+// max_spans/s with the CPU per delivered span at that rate. One iteration is the whole search.
+// concurrent:0 is the default (max_concurrent_exports 16); concurrent:1 is the baseline of one
+// request in flight, measured in the same run.
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -28,6 +40,7 @@
 #include <unistd.h>
 
 #include <benchmark/benchmark.h>
+#include <grpcpp/alarm.h>
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server.h>
@@ -40,6 +53,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <memory>
 #include <new>
 #include <string>
@@ -62,8 +76,10 @@ constexpr std::int64_t kPaceEvery = 1'024;
 
 // ---- the sink (child process) -------------------------------------------------------------
 
-// Shared with the child: spans received, counted without decoding the spans themselves.
+// Shared with the child: spans received, counted without decoding the spans themselves; and the
+// latency the sink adds to every answer, set by the parent.
 std::atomic<std::uint64_t>* g_received = nullptr;
+std::atomic<std::int64_t>* g_latency_us = nullptr;
 int g_sink_port = 0;
 
 std::uint64_t count_spans(std::string_view request) {
@@ -104,6 +120,13 @@ class Sink final : public grpc::CallbackGenericService {
           bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
       }
       g_received->fetch_add(count_spans(bytes), std::memory_order_relaxed);
+      const auto latency = std::chrono::microseconds(g_latency_us->load());
+      if (latency.count() > 0) {
+        alarm_.Set(std::chrono::system_clock::now() + latency, [this](bool) {
+          StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
+        });
+        return;
+      }
       StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
     }
     void OnDone() override { delete this; }
@@ -111,6 +134,7 @@ class Sink final : public grpc::CallbackGenericService {
    private:
     grpc::ByteBuffer request_;
     grpc::ByteBuffer response_;
+    grpc::Alarm alarm_;
   };
 
  public:
@@ -139,10 +163,12 @@ class Sink final : public grpc::CallbackGenericService {
 }
 
 bool start_sink() {
-  void* mem = ::mmap(nullptr, sizeof(std::atomic<std::uint64_t>), PROT_READ | PROT_WRITE,
+  void* mem = ::mmap(nullptr, 2 * sizeof(std::atomic<std::uint64_t>), PROT_READ | PROT_WRITE,
                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (mem == MAP_FAILED) return false;
   g_received = new (mem) std::atomic<std::uint64_t>(0);
+  g_latency_us =
+      new (static_cast<std::atomic<std::uint64_t>*>(mem) + 1) std::atomic<std::int64_t>(0);
   int port_pipe[2];
   int alive_pipe[2];
   if (::pipe(port_pipe) != 0 || ::pipe(alive_pipe) != 0) return false;
@@ -167,6 +193,39 @@ double cpu_seconds() {
   ::getrusage(RUSAGE_SELF, &u);
   return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
          static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
+}
+
+// CPU of the export thread: the threads that carry the process's own name (gRPC names its threads),
+// except the main thread, which produces. Read from schedstat (nanoseconds).
+double export_thread_cpu_seconds() {
+  const auto read_line = [](const std::string& path) {
+    std::string line;
+    if (FILE* f = std::fopen(path.c_str(), "r")) {
+      char buf[256];
+      if (std::fgets(buf, sizeof buf, f)) line = buf;
+      std::fclose(f);
+    }
+    return line;
+  };
+  const std::string self = read_line("/proc/self/comm");
+  const std::string main_tid = std::to_string(::getpid());
+  double total = 0;
+  if (DIR* d = ::opendir("/proc/self/task")) {
+    while (dirent* e = ::readdir(d)) {
+      const std::string tid = e->d_name;
+      if (tid == "." || tid == ".." || tid == main_tid) continue;
+      if (read_line("/proc/self/task/" + tid + "/comm") != self) continue;
+      total += std::atof(read_line("/proc/self/task/" + tid + "/schedstat").c_str()) * 1e-9;
+    }
+    ::closedir(d);
+  }
+  return total;
+}
+
+double thread_cpu_seconds() {
+  timespec t{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
 }
 
 using OperatorRun =
@@ -200,11 +259,15 @@ void BM_OtlpExportEndToEnd(benchmark::State& state) {
   double wall = 0;
   double cpu = 0;
   double produce = 0;
+  double producer_cpu = 0;
+  double export_cpu = 0;
   std::uint64_t delivered = 0;
   for (auto _ : state) {
     const std::uint64_t received0 = g_received->load();
     const std::uint64_t exported0 = otlp->stats().spans_exported;
     const double cpu0 = cpu_seconds();
+    const double tcpu0 = thread_cpu_seconds();
+    const double ecpu0 = export_thread_cpu_seconds();
     const auto t0 = Clock::now();
     for (std::int64_t i = 0; i < kSpansPerIteration; ++i) {
       if constexpr (api == Api::Fields) {
@@ -221,11 +284,13 @@ void BM_OtlpExportEndToEnd(benchmark::State& state) {
       }
     }
     const auto t1 = Clock::now();
+    producer_cpu += thread_cpu_seconds() - tcpu0;
     provider.force_flush();
     const std::uint64_t want = received0 + (otlp->stats().spans_exported - exported0);
     while (g_received->load() < want) std::this_thread::yield();
     const auto t2 = Clock::now();
     const double cpu1 = cpu_seconds();
+    export_cpu += export_thread_cpu_seconds() - ecpu0;
     const double secs = std::chrono::duration<double>(t2 - t0).count();
     state.SetIterationTime(secs);
     wall += secs;
@@ -241,6 +306,9 @@ void BM_OtlpExportEndToEnd(benchmark::State& state) {
   state.counters["spans/s"] = static_cast<double>(delivered) / wall;
   state.counters["cpu_ns/span"] = cpu * 1e9 / static_cast<double>(delivered);
   state.counters["create_ns/span"] = produce * 1e9 / offered;
+  state.counters["export_thread_ns/span"] = export_cpu * 1e9 / static_cast<double>(delivered);
+  state.counters["export_cpu_ns/span"] =
+      (cpu - producer_cpu) * 1e9 / static_cast<double>(delivered);
   state.counters["dropped"] = static_cast<double>(p.dropped_queue_full);
   state.counters["failed"] = static_cast<double>(s.spans_failed);
   state.counters["requests"] = static_cast<double>(s.requests);
@@ -266,6 +334,119 @@ BENCHMARK_TEMPLATE(BM_OtlpExportEndToEnd, Api::Schema)
     ->Iterations(3)
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond);
+
+// ---- capacity -----------------------------------------------------------------------------
+
+struct Trial {
+  bool clean = false;  // nothing dropped or failed
+  double cpu_ns_per_span = 0;
+  double export_cpu_ns_per_span = 0;
+  double export_thread_ns_per_span = 0;
+};
+
+// Produces at `rate` spans/s for `seconds` through a fresh provider, then drains.
+Trial run_at_rate(double rate, double seconds, int max_concurrent) {
+  auto opts = kt::OtlpGrpcOptions{};
+  opts.endpoint = "http://127.0.0.1:" + std::to_string(g_sink_port);
+  if (max_concurrent > 0) opts.max_concurrent_exports = max_concurrent;
+  auto otlp = std::make_shared<kt::OtlpGrpcExporter>(opts);
+  kt::TracerProvider provider(
+      {.exporter = kt::TracerExporter::Custom(otlp),
+       .sampler = kt::Sampler::always_on(),
+       .batch = kt::BatchOptions{.max_queue_size = std::size_t{1} << 16,
+                                 .schedule_delay = std::chrono::milliseconds(200),
+                                 .max_export_batch_size = 512}});
+  { auto s = kt::info_span("warmup"); }
+  provider.force_flush();
+  const std::uint64_t received0 = g_received->load();
+  const double cpu0 = cpu_seconds();
+  const double tcpu0 = thread_cpu_seconds();
+  const double ecpu0 = export_thread_cpu_seconds();
+  const auto t0 = Clock::now();
+  const auto total = static_cast<std::int64_t>(rate * seconds);
+  constexpr std::int64_t kStep = 256;  // spans per pacing check
+  for (std::int64_t i = 0; i < total;) {
+    const auto due = t0 + std::chrono::duration_cast<Clock::duration>(
+                              std::chrono::duration<double>(static_cast<double>(i) / rate));
+    if (Clock::now() < due) std::this_thread::sleep_until(due);
+    for (std::int64_t k = 0; k < kStep && i < total; ++k, ++i) {
+      auto s = OperatorRun::start("job-2024-06-01-etl", i, 7, "op/hash-join");
+    }
+  }
+  const double producer_cpu = thread_cpu_seconds() - tcpu0;
+  provider.force_flush(std::chrono::seconds(60));
+  const auto p = provider.stats();
+  const auto s = otlp->stats();
+  while (g_received->load() < received0 + (s.spans_exported - 1)) std::this_thread::yield();
+  const double cpu = cpu_seconds() - cpu0;
+  const double export_cpu = export_thread_cpu_seconds() - ecpu0;
+  provider.shutdown();
+  Trial t;
+  t.clean = p.dropped_queue_full == 0 && s.spans_failed == 0 && s.spans_rejected == 0;
+  std::fprintf(stderr, "  trial %.0f spans/s: dropped=%llu failed=%llu rejected=%llu\n", rate,
+               static_cast<unsigned long long>(p.dropped_queue_full),
+               static_cast<unsigned long long>(s.spans_failed),
+               static_cast<unsigned long long>(s.spans_rejected));
+  const double delivered = static_cast<double>(total);
+  t.cpu_ns_per_span = cpu * 1e9 / delivered;
+  t.export_cpu_ns_per_span = (cpu - producer_cpu) * 1e9 / delivered;
+  t.export_thread_ns_per_span = export_cpu * 1e9 / delivered;
+  return t;
+}
+
+double capacity_seconds() {
+  const char* v = std::getenv("KT_CAPACITY_SECONDS");
+  const double s = v ? std::atof(v) : 10.0;
+  return s > 0 ? s : 10.0;
+}
+
+void BM_Capacity(benchmark::State& state) {
+  g_latency_us->store(state.range(0) * 1000);
+  const int concurrent = static_cast<int>(state.range(1));
+  const double seconds = capacity_seconds();
+  double best = 0;
+  Trial at_best;
+  for (auto _ : state) {
+    double lo = 0;
+    double hi = 0;
+    for (double rate = 62'500; rate <= 16'000'000; rate *= 2) {  // doubling
+      const Trial t = run_at_rate(rate, seconds, concurrent);
+      if (!t.clean) {
+        hi = rate;
+        break;
+      }
+      lo = rate;
+      at_best = t;
+    }
+    while (hi > 0 && hi - lo > 0.05 * lo && lo > 0) {  // bisecting
+      const double mid = (lo + hi) / 2;
+      const Trial t = run_at_rate(mid, seconds, concurrent);
+      if (t.clean) {
+        lo = mid;
+        at_best = t;
+      } else {
+        hi = mid;
+      }
+    }
+    best = lo;
+  }
+  g_latency_us->store(0);
+  state.counters["max_spans/s"] = best;
+  state.counters["cpu_ns/span"] = at_best.cpu_ns_per_span;
+  state.counters["export_cpu_ns/span"] = at_best.export_cpu_ns_per_span;
+  state.counters["export_thread_ns/span"] = at_best.export_thread_ns_per_span;
+}
+
+BENCHMARK(BM_Capacity)
+    ->Name("otlp_capacity")
+    ->ArgNames({"latency_ms", "concurrent"})
+    ->Args({0, 0})
+    ->Args({1, 0})
+    ->Args({5, 0})
+    ->Args({0, 1})  // the baseline: one request in flight at a time
+    ->Args({5, 1})
+    ->Iterations(1)
+    ->Unit(benchmark::kSecond);
 
 }  // namespace
 

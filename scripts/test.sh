@@ -70,7 +70,7 @@ only=${ONLY:-all}
     run_build tsan clang++ -Dbuildtype=debugoptimized -Dwerror=true -Db_sanitize=thread \
     -Db_lundef=false \
     -Dbenchmarks=false -Dexamples=false -- --suite span --suite coro --suite w3c --suite exporters \
-    --suite otlp_grpc --suite asio --suite grpc --suite metrics --suite soak
+    --suite otlp_grpc --suite otlp_reliability --suite asio --suite grpc --suite metrics --suite soak
 
 [[ $only == all || $only == libcxx ]] &&
   # libc++: the core, the in-memory and console exporters (fmt header-only: Debian's libfmt is

@@ -313,3 +313,19 @@ TEST_CASE("user agent names the exporter, language and version", "[otlp][config]
   CHECK(d::kOtlpUserAgent ==
         std::string("OTel-OTLP-Exporter-Cpp/") + KRISHIV_TEST_PROJECT_VERSION + " krishiv-trace");
 }
+
+TEST_CASE("KRISHIV_OTLP_MAX_CONCURRENT_EXPORTS sets the requests in flight", "[otlp][config]") {
+  OtlpEnv env;
+  env.unset("KRISHIV_OTLP_MAX_CONCURRENT_EXPORTS");
+  const int fallback = OtlpGrpcOptions{}.max_concurrent_exports;
+  CHECK(fallback >= 1);
+  CHECK(OtlpGrpcOptions::from_env().max_concurrent_exports == fallback);
+  env.set("KRISHIV_OTLP_MAX_CONCURRENT_EXPORTS", "3");
+  CHECK(OtlpGrpcOptions::from_env().max_concurrent_exports == 3);
+  for (const char* bad : {"0", "-2", "many", "100000"}) {
+    env.set("KRISHIV_OTLP_MAX_CONCURRENT_EXPORTS", bad);
+    StderrCapture cap;
+    CHECK(OtlpGrpcOptions::from_env().max_concurrent_exports == fallback);
+    CHECK(cap.text().find("KRISHIV_OTLP_MAX_CONCURRENT_EXPORTS") != std::string::npos);
+  }
+}

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <grpcpp/alarm.h>
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server.h>
@@ -21,6 +22,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <deque>
@@ -40,6 +42,9 @@ struct Reply {
   std::string details;   // serialized google.rpc.Status, sent as grpc-status-details-bin
   std::string response;  // ExportTraceServiceResponse bytes, for OK
   bool stall = false;    // never answer; finish only when the client gives up
+  // Answer this long after the request arrived. The wait is a timer, not a blocked thread, so
+  // other calls are served meanwhile: a distant collector, reproducibly.
+  std::chrono::milliseconds delay{0};
 };
 inline Reply ok_reply(std::string response = {}) {
   Reply r;
@@ -126,6 +131,21 @@ class Collector : public grpc::CallbackGenericService {
     std::lock_guard<std::mutex> lk(mu_);
     return cancelled_;
   }
+  // The most calls this collector had open at once (received and not yet answered).
+  std::size_t max_open_calls() const {
+    std::lock_guard<std::mutex> lk(mu_);
+    return max_open_;
+  }
+  // Every later call is answered by `r` (the script, if any is left, still comes first).
+  void set_after(Reply r) {
+    std::lock_guard<std::mutex> lk(mu_);
+    after_ = std::move(r);
+  }
+  // Answers cycle through `rs`, one per call, once the script is spent.
+  void set_cycle(std::vector<Reply> rs) {
+    std::lock_guard<std::mutex> lk(mu_);
+    cycle_ = std::move(rs);
+  }
 
   // Polls until `pred` holds; false after the hang guard.
   template <typename Pred>
@@ -172,22 +192,44 @@ class Collector : public grpc::CallbackGenericService {
       for (const auto& [k, v] : ctx_->client_metadata()) {
         r.metadata.emplace(std::string(k.data(), k.size()), std::string(v.data(), v.size()));
       }
-      const Reply reply = c_->record(std::move(r));
-      std::lock_guard<std::mutex> lk(mu_);
-      if (reply.stall) {
-        stalled_ = true;
-        if (cancelled_) finish_locked(grpc::Status::CANCELLED);
+      Reply reply = c_->record(std::move(r));
+      if (const auto delay = reply.delay; delay.count() > 0) {
+        std::lock_guard<std::mutex> lk(mu_);
+        delayed_ = std::move(reply);
+        alarm_.Set(std::chrono::system_clock::now() + delay, [this](bool) { answer(delayed_); });
         return;
       }
-      if (reply.code != grpc::StatusCode::OK) {
-        finish_locked(grpc::Status(reply.code, reply.message, reply.details));
-        return;
+      answer(reply);
+    }
+    // Runs in a reactor callback or on the alarm's thread; in the latter, Finish() may run
+    // OnDone (delete this) at once, so no lock of this object is held while calling it.
+    void answer(const Reply& reply) {
+      c_->close_call();
+      enum class Act { None, Finish, Write } act = Act::None;
+      grpc::Status status;
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (reply.stall) {
+          stalled_ = true;
+          if (!cancelled_ || finished_) return;
+          status = grpc::Status::CANCELLED;
+          act = Act::Finish;
+        } else if (!finished_) {
+          if (reply.code != grpc::StatusCode::OK) {
+            status = grpc::Status(reply.code, reply.message, reply.details);
+            act = Act::Finish;
+          } else {
+            grpc::Slice s(reply.response);
+            response_ = grpc::ByteBuffer(&s, 1);
+            act = Act::Write;
+          }
+        }
+        if (act != Act::None) finished_ = true;
       }
-      if (finished_) return;
-      finished_ = true;
-      grpc::Slice s(reply.response);
-      response_ = grpc::ByteBuffer(&s, 1);
-      StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
+      if (act == Act::Finish) Finish(std::move(status));
+      if (act == Act::Write) {
+        StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
+      }
     }
     void OnCancel() override {
       c_->count_cancel();
@@ -211,6 +253,8 @@ class Collector : public grpc::CallbackGenericService {
     grpc::GenericCallbackServerContext* ctx_;
     grpc::ByteBuffer request_;
     grpc::ByteBuffer response_;
+    grpc::Alarm alarm_;
+    Reply delayed_;
     std::mutex mu_;
     bool stalled_ = false;
     bool cancelled_ = false;
@@ -224,10 +268,16 @@ class Collector : public grpc::CallbackGenericService {
   Reply record(Received r) {
     std::lock_guard<std::mutex> lk(mu_);
     received_.push_back(std::move(r));
+    max_open_ = std::max(max_open_, ++open_);
+    if (script_.empty() && !cycle_.empty()) return cycle_[next_cycle_++ % cycle_.size()];
     if (script_.empty()) return after_;
     Reply next = std::move(script_.front());
     script_.pop_front();
     return next;
+  }
+  void close_call() {
+    std::lock_guard<std::mutex> lk(mu_);
+    --open_;
   }
   void count_cancel() {
     std::lock_guard<std::mutex> lk(mu_);
@@ -238,7 +288,11 @@ class Collector : public grpc::CallbackGenericService {
   std::deque<Reply> script_;
   Reply after_;
   std::vector<Received> received_;
+  std::vector<Reply> cycle_;
+  std::size_t next_cycle_ = 0;
   std::size_t cancelled_ = 0;
+  std::size_t open_ = 0;
+  std::size_t max_open_ = 0;
   int port_ = 0;
   std::unique_ptr<grpc::Server> server_;
 };

@@ -1,10 +1,14 @@
 #pragma once
 // The exporter interface: the one place where finished spans leave the pipeline.
 //
-// Exporters are called from the pipeline's export thread only, one batch at a time, and see
-// immutable records (SpanView); they never reach back into live spans.
+// Exporters are called from the pipeline's export thread only and see immutable records
+// (SpanView); they never reach back into live spans. A batch's views are valid only during the
+// call that receives it. An exporter may keep several batches in flight (export_async): it
+// copies or encodes what it needs before returning, and reports each batch's result later.
 
 #include <chrono>
+#include <cstddef>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -18,11 +22,23 @@ namespace krishiv::trace {
 
 enum class ExportResult { Success, Failure };
 
+// Receives an asynchronous export's result: exactly once, from any thread; it must not block.
+using ExportCallback = std::function<void(ExportResult)>;
+
 class SpanExporter {
  public:
   virtual ~SpanExporter() = default;
   // Called on the export thread only. May block up to the exporter's own timeout.
   virtual ExportResult export_batch(const SpanBatch& batch) = 0;
+  // What the pipeline calls. Must be done with `batch` when it returns, and call `done` exactly
+  // once, before or after returning (not if it throws). `deadline` is the pipeline's export
+  // timeout (OTEL_BSP_EXPORT_TIMEOUT): the export should have its result by then. This default
+  // exports synchronously; an exporter that can have several batches in flight overrides it.
+  virtual void export_async(const SpanBatch& batch,
+                            std::chrono::steady_clock::time_point /*deadline*/,
+                            ExportCallback done) {
+    done(export_batch(batch));
+  }
   // Delivers anything the exporter itself buffers. Called on the export thread.
   virtual bool force_flush(std::chrono::milliseconds /*timeout*/) { return true; }
   // Releases resources; no export follows. Called on the export thread.
@@ -30,6 +46,10 @@ class SpanExporter {
   // Called from any thread when a flush or shutdown deadline has passed: an export blocked on the
   // network must return promptly.
   virtual void cancel() noexcept {}
+  // Called on the export thread for spans the pipeline gave up on without exporting them (a
+  // shutdown whose deadline passed): an exporter that keeps per-span totals counts them as
+  // failed, so that its totals add up too.
+  virtual void discarded(std::size_t /*spans*/) noexcept {}
 };
 
 // ---- the registry: exporters selectable by name ----------------------------------------------

@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <memory>
@@ -42,6 +43,11 @@ class SharedExporter : public SpanExporter {
  public:
   explicit SharedExporter(std::shared_ptr<SpanExporter> e) : e_(std::move(e)) {}
   ExportResult export_batch(const SpanBatch& b) override { return e_->export_batch(b); }
+  void export_async(const SpanBatch& b, std::chrono::steady_clock::time_point deadline,
+                    ExportCallback done) override {
+    e_->export_async(b, deadline, std::move(done));
+  }
+  void discarded(std::size_t spans) noexcept override { e_->discarded(spans); }
   bool force_flush(std::chrono::milliseconds t) override { return e_->force_flush(t); }
   void shutdown(std::chrono::milliseconds t) override { e_->shutdown(t); }
   void cancel() noexcept override { e_->cancel(); }

@@ -56,7 +56,9 @@ class ExportWorker : public std::enable_shared_from_this<ExportWorker> {
   bool force_flush(std::chrono::milliseconds timeout) { return request(Request::Flush, timeout); }
 
   // Flushes, shuts the exporter down and stops the export thread. Spans ended afterwards are
-  // dropped and counted. Returns within the timeout even if the exporter is stuck.
+  // dropped and counted. When the timeout passes first, the exports in flight are cancelled and
+  // what is left is counted as failed: the counts are final when this returns (within the
+  // timeout plus the moment the exporter takes to honour cancel(), at most kAbandonGrace).
   bool shutdown(std::chrono::milliseconds timeout) {
     if (!front_->stop_accepting()) return true;
     return request(Request::Shutdown, timeout);
@@ -88,6 +90,14 @@ class ExportWorker : public std::enable_shared_from_this<ExportWorker> {
     lock.unlock();
     if (r == Request::Shutdown) abandoned_.store(true);
     exporter_->cancel();
+    if (r == Request::Shutdown) {
+      // Counts must be final when shutdown returns: the export thread now counts what is left
+      // as failed without exporting it, which takes only as long as the exporter takes to honour
+      // cancel() (an OTLP call ends at once). An exporter that ignores cancel() is waited for
+      // up to kAbandonGrace, then left behind.
+      lock.lock();
+      done_cv_.wait_for(lock, kAbandonGrace, [&] { return stopped_; });
+    }
     return false;
   }
 
@@ -131,7 +141,8 @@ class ExportWorker : public std::enable_shared_from_this<ExportWorker> {
         if (ticket > completed_snapshot_) exporter_->force_flush(flush_timeout_);
       }
       if (shutting_down) {
-        exporter_->shutdown(flush_timeout_);
+        // Abandoned: the deadline has passed, so in-flight exports are cancelled right away.
+        exporter_->shutdown(abandoned_.load() ? std::chrono::milliseconds(0) : flush_timeout_);
         std::lock_guard lock(front_->mutex());
         completed_ = ticket;
         completed_snapshot_ = ticket;
@@ -226,17 +237,29 @@ class ExportWorker : public std::enable_shared_from_this<ExportWorker> {
     }
   }
 
-  // Exports the batch, then recycles the chunks no later batch points into.
+  // Hands the batch to the exporter, then recycles the chunks no later batch points into: the
+  // exporter is done with the records when export_async returns, though its result (counted by
+  // the callback) may come later, from another thread.
   void export_batch(SpanBatch& batch) {
     const auto n = batch.size();
-    ExportResult r = ExportResult::Failure;
-    try {
-      if (!abandoned_.load(std::memory_order_relaxed)) r = exporter_->export_batch(batch);
-    } catch (...) {
-      // An exporter that throws loses its batch, not the process.
+    if (abandoned_.load(std::memory_order_relaxed)) {
+      export_failed_.fetch_add(n, std::memory_order_relaxed);
+      exporter_->discarded(n);
+    } else {
+      try {
+        const auto timeout = options_.export_timeout;
+        // 0 (or less) means no limit, as in the declarative configuration.
+        const auto deadline = timeout.count() > 0 ? std::chrono::steady_clock::now() + timeout
+                                                  : std::chrono::steady_clock::time_point::max();
+        exporter_->export_async(batch, deadline, [this, n](ExportResult r) {
+          (r == ExportResult::Success ? exported_ : export_failed_)
+              .fetch_add(n, std::memory_order_relaxed);
+        });
+      } catch (...) {
+        // An exporter that throws loses its batch, not the process.
+        export_failed_.fetch_add(n, std::memory_order_relaxed);
+      }
     }
-    (r == ExportResult::Success ? exported_ : export_failed_)
-        .fetch_add(n, std::memory_order_relaxed);
     last_batch_read_ = batch.was_read();
     batch.clear();
     recycle_done(last_batch_read_);
@@ -269,6 +292,7 @@ class ExportWorker : public std::enable_shared_from_this<ExportWorker> {
   static constexpr auto kPreempted = std::chrono::microseconds(10);
   static constexpr auto kWindow = std::chrono::milliseconds(10);
   static constexpr auto kBackOff = std::chrono::milliseconds(250);
+  static constexpr auto kAbandonGrace = std::chrono::seconds(2);
 
   // Requests, under the front end's mutex (the export thread sleeps on it).
   std::condition_variable done_cv_;

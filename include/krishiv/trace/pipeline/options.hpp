@@ -15,6 +15,9 @@ struct BatchOptions {
   std::size_t max_queue_size = 2048;
   std::chrono::milliseconds schedule_delay{5000};  // taken as 1 ms when below
   std::size_t max_export_batch_size = 512;
+  // Bounds each export (the spec's "maximum allowed time to export data"): the pipeline passes
+  // the deadline to SpanExporter::export_async; the OTLP exporter ends its requests by then. 0
+  // means no limit.
   std::chrono::milliseconds export_timeout{30000};
 
   // OTEL_BSP_*; malformed values get one stderr line and the default.

@@ -70,6 +70,12 @@ struct OtlpGrpcOptions {
   std::string client_key_pem;
   std::string client_cert_pem;
   OtlpRetryPolicy retry;
+  // Export requests in flight at once (KRISHIV_OTLP_MAX_CONCURRENT_EXPORTS; the OpenTelemetry
+  // specification has no variable for it). More than one hides the collector's round trip: with
+  // one, delivery is at most a batch per round trip (about 100 k spans/s at batch 512 and 5 ms);
+  // 16 covers 1.6 M spans/s at 5 ms, for about 16 encoded batches of memory. Taken as 1 when
+  // below.
+  int max_concurrent_exports = 16;
 
   // Reads the OTEL_EXPORTER_OTLP_[TRACES_]* variables; a malformed value gets one stderr line
   // naming the variable and the fallback taken. Never throws for bad input.
@@ -419,6 +425,9 @@ inline OtlpGrpcOptions OtlpGrpcOptions::from_env() {
     o.client_key_file = std::move(key.second);
     o.client_cert_file = std::move(cert.second);
   }
+  o.max_concurrent_exports = static_cast<int>(
+      detail::env_u64("KRISHIV_OTLP_MAX_CONCURRENT_EXPORTS",
+                      static_cast<std::uint64_t>(o.max_concurrent_exports), 1, 1024));
   return o;
 }
 

@@ -36,12 +36,15 @@
 #include <grpcpp/support/status.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -49,6 +52,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -163,124 +167,140 @@ class OtlpGrpcTransport {
     // We retry per the OTLP rules; gRPC's own retries (possibly enabled by a service config
     // from DNS) would multiply attempts and blur the deadline.
     args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
-    // gRPC's default reconnect backoff grows to 120 s; a collector that comes back should be
-    // found within a few export timeouts, not minutes.
-    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 500);
-    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 500);
-    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
+    // gRPC's default reconnect backoff grows to 120 s: a collector that restarts, up for a
+    // second or two at a time, would never be reached. Capped at 1 s (gRPC adds up to 20%
+    // jitter), a collector that comes back is connected to within 1.2 s. The minimum is also
+    // gRPC's floor for one connection attempt's timeout, so it stays at 1 s for distant or TLS
+    // collectors.
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 1000);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
     channel_ = grpc::CreateCustomChannel(target_.target, make_credentials(), args);
     stub_ = std::make_unique<grpc::GenericStub>(channel_);
   }
 
-  ~OtlpGrpcTransport() { shutdown(); }
+  ~OtlpGrpcTransport() {
+    shutdown();
+    std::unique_lock<std::mutex> lk(mu_);
+    // Cancelled calls complete promptly; their callbacks must not outlive the transport.
+    idle_cv_.wait(lk, [this] { return active_.empty() && finishing_ == 0; });
+    stop_timer_ = true;
+    timer_cv_.notify_all();
+    lk.unlock();
+    if (timer_.joinable()) timer_.join();
+  }
   OtlpGrpcTransport(const OtlpGrpcTransport&) = delete;
   OtlpGrpcTransport& operator=(const OtlpGrpcTransport&) = delete;
 
-  // Sends one request, retrying per the OTLP rules until success, a final failure, the export
-  // deadline, or cancel().
-  ExportOutcome send(std::string_view request) {
+  // Called exactly once per send_async(): on a gRPC thread, on the transport's timer thread, or
+  // inline in send_async() or cancel(). It must not block, nor call cancel() or shutdown().
+  using Callback = std::function<void(ExportOutcome)>;
+
+  // Starts sending one request and returns without waiting for the network: several sends may
+  // be in flight at once. Retries per the OTLP rules until success, a final failure, the export
+  // deadline (now + options.timeout, or `deadline` when sooner), or cancel(). `request` is
+  // shared with gRPC, not copied.
+  void send_async(grpc::Slice request, std::chrono::steady_clock::time_point deadline,
+                  Callback done) {
     using Clock = std::chrono::steady_clock;
-    ExportOutcome out;
+    auto c = std::make_shared<Call>();
+    c->done = std::move(done);
+    if (request.size() > otlp::kMaxRequestBytes) {
+      c->out.error = "request of " + std::to_string(request.size()) + " bytes exceeds the " +
+                     std::to_string(otlp::kMaxRequestBytes >> 20) +
+                     " MiB OTLP limit; the batch must be split";
+      c->done(finish_failed(std::move(c->out)));
+      return;
+    }
+    const auto now = Clock::now();
+    c->deadline = deadline - now > options_.timeout ? now + options_.timeout : deadline;
+    c->request = grpc::ByteBuffer(&request, 1);
+    c->step = std::chrono::duration_cast<Clock::duration>(options_.retry.initial_backoff);
+    bool refused = false;
     {
       std::lock_guard<std::mutex> lk(mu_);
-      if (shut_down_) return finish_cancelled(std::move(out));
-      cancel_requested_ = false;
-      in_flight_ = true;
+      refused = shut_down_;
+      if (!refused) active_.insert(c);
     }
-    struct InFlightGuard {
-      OtlpGrpcTransport* t;
-      ~InFlightGuard() {
-        std::lock_guard<std::mutex> lk(t->mu_);
-        t->in_flight_ = false;
-      }
-    } guard{this};
-
-    if (request.size() > otlp::kMaxRequestBytes) {
-      out.error = "request of " + std::to_string(request.size()) + " bytes exceeds the " +
-                  std::to_string(otlp::kMaxRequestBytes >> 20) +
-                  " MiB OTLP limit; the batch must be split";
-      return finish_failed(std::move(out));
+    if (refused) {
+      c->done(finish_cancelled(std::move(c->out)));
+      return;
     }
-
-    const auto deadline = Clock::now() + options_.timeout;
-    grpc::Slice slice(request.data(), request.size());  // one copy, shared by every attempt
-    const grpc::ByteBuffer buffer(&slice, 1);
-    auto step = std::chrono::duration_cast<Clock::duration>(options_.retry.initial_backoff);
-    const auto max_step = std::chrono::duration_cast<Clock::duration>(options_.retry.max_backoff);
-
-    constexpr const char* kNoTimeLeft = " (no time left in the export timeout for another attempt)";
-    for (;;) {
-      if (Clock::now() >= deadline) {
-        out.error =
-            out.attempts == 0 ? "DEADLINE_EXCEEDED: export timeout spent" : out.error + kNoTimeLeft;
-        return finish_failed(std::move(out));
-      }
-      std::string response;
-      bool started = false;
-      grpc::Status status = call_once(buffer, deadline, response, started);
-      if (!started) return finish_cancelled(std::move(out));
-      ++out.attempts;
-      out.retries = out.attempts - 1;
-      out.grpc_code = static_cast<int>(status.error_code());
-
-      if (status.ok()) return finish_ok(std::move(out), response);
-      if (cancel_pending()) return finish_cancelled(std::move(out));
-
-      out.error = std::string(grpc_code_name(out.grpc_code)) + ": " + status.error_message();
-      const otlp::StatusDetails details = otlp::decode_status_details(status.error_details());
-      if (!is_retryable(status.error_code(), details.has_retry_info)) {
-        return finish_failed(std::move(out));
-      }
-      if (out.attempts >= options_.retry.max_attempts) {
-        out.error += " (gave up after " + std::to_string(out.attempts) + " attempts)";
-        return finish_failed(std::move(out));
-      }
-      Clock::duration delay{};
-      if (details.retry_delay.count() > 0) {
-        // OTLP/gRPC Throttling: wait what the server asked, then keep backing off from there.
-        delay = std::chrono::duration_cast<Clock::duration>(details.retry_delay);
-      } else {
-        delay = jittered(step);
-      }
-      if (Clock::now() + delay >= deadline) {
-        out.error += kNoTimeLeft;
-        return finish_failed(std::move(out));
-      }
-      if (!wait_for(delay)) return finish_cancelled(std::move(out));
-      const double grown = static_cast<double>(step.count()) * options_.retry.multiplier;
-      step = grown >= static_cast<double>(max_step.count())
-                 ? max_step
-                 : Clock::duration{static_cast<Clock::duration::rep>(grown)};
-      if (details.retry_delay.count() > 0) step = std::max(step, delay);
-    }
+    start(c);
   }
 
-  // Aborts the send() in flight, if any: its call is cancelled (ClientContext::TryCancel) and
-  // its backoff wait ends; send() then returns Cancelled. Later sends proceed normally. A
-  // cancel() that lands before send() starts is lost; use shutdown() to refuse for good.
+  // Sends one request and waits for its outcome.
+  ExportOutcome send(std::string_view request) {
+    std::mutex m;
+    std::condition_variable cv;
+    bool done = false;
+    ExportOutcome result;
+    send_async(grpc::Slice(request.data(), request.size()),
+               std::chrono::steady_clock::time_point::max(), [&](ExportOutcome out) {
+                 std::lock_guard<std::mutex> lk(m);
+                 result = std::move(out);
+                 done = true;
+                 cv.notify_all();
+               });
+    std::unique_lock<std::mutex> lk(m);
+    cv.wait(lk, [&] { return done; });
+    return result;
+  }
+
+  // Aborts every send in flight: calls on the wire are cancelled (ClientContext::TryCancel),
+  // backoff waits end, and each send's callback gets Cancelled. Later sends proceed normally.
   void cancel() noexcept {
+    std::vector<std::shared_ptr<Call>> calls;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      calls.assign(active_.begin(), active_.end());
+    }
+    for (const auto& c : calls) {
+      c->cancelled.store(true, std::memory_order_release);
+      std::shared_ptr<grpc::ClientContext> ctx;
+      {
+        std::lock_guard<std::mutex> lk(c->mu);
+        ctx = c->ctx;
+      }
+      // No lock held: the completion may run inline in TryCancel(); it sees `cancelled`.
+      if (ctx) ctx->TryCancel();
+    }
     std::lock_guard<std::mutex> lk(mu_);
-    cancel_locked();
+    timer_cv_.notify_all();
   }
 
-  // cancel(), and every later send() returns Cancelled without touching the network.
+  // cancel(), and every later send returns Cancelled without touching the network.
   void shutdown() noexcept {
-    std::lock_guard<std::mutex> lk(mu_);
-    shut_down_ = true;
-    cancel_locked();
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      shut_down_ = true;
+    }
+    cancel();
   }
 
   const GrpcTarget& target() const noexcept { return target_; }
 
  private:
+  // One send: its request, shared by every attempt, and its retry state.
+  struct Call {
+    grpc::ByteBuffer request;
+    std::chrono::steady_clock::time_point deadline;
+    std::chrono::steady_clock::duration step{};
+    Callback done;
+    ExportOutcome out;
+    std::atomic<bool> cancelled{false};
+    std::mutex mu;  // ctx is replaced per attempt while cancel() may be reading it
+    std::shared_ptr<grpc::ClientContext> ctx;
+    grpc::ByteBuffer reply;
+  };
+  using CallPtr = std::shared_ptr<Call>;
+
   // Longest error string kept or logged; collectors' messages are not ours to bound.
   static constexpr std::size_t kMaxErrorChars = 1024;
   // Distinct messages logged once each; past this many, no more are logged.
   static constexpr std::size_t kMaxLoggedMessages = 64;
   // Longest export timeout honoured; longer settings are clamped to it.
   static constexpr std::chrono::hours kMaxTimeout{24};
-  // Hang guard: past the deadline gRPC should have ended the call itself.
-  static constexpr std::chrono::seconds kCallGrace{5};
 
   std::shared_ptr<grpc::ChannelCredentials> make_credentials() {
     if (!target_.tls) return grpc::InsecureChannelCredentials();
@@ -320,63 +340,178 @@ class OtlpGrpcTransport {
     return std::move(*contents);
   }
 
-  // One unary call bounded by `deadline`; cancel() reaches it through active_ctx_. `started`
-  // stays false when a pending cancel() kept the call from starting.
-  grpc::Status call_once(const grpc::ByteBuffer& request,
-                         std::chrono::steady_clock::time_point deadline, std::string& response,
-                         bool& started) {
-    grpc::ClientContext ctx;
-    // grpc++ takes system_clock deadlines; the remaining budget is measured on steady_clock.
-    ctx.set_deadline(std::chrono::system_clock::now() +
-                     (deadline - std::chrono::steady_clock::now()));
-    for (const auto& [k, v] : headers_) ctx.AddMetadata(k, v);
-    if (options_.gzip) ctx.set_compression_algorithm(GRPC_COMPRESS_GZIP);
-    {
-      std::lock_guard<std::mutex> lk(mu_);
-      if (cancel_requested_) return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
-      active_ctx_ = &ctx;
+  static constexpr const char* kNoTimeLeft =
+      " (no time left in the export timeout for another attempt)";
+
+  // Starts the next attempt of `c`, unless it is cancelled, out of time, or the collector asked
+  // every request to wait (throttling): then the attempt waits on the timer thread.
+  void start(const CallPtr& c) {
+    using Clock = std::chrono::steady_clock;
+    if (c->cancelled.load(std::memory_order_acquire)) {
+      return finish(c, finish_cancelled(std::move(c->out)));
     }
-    started = true;
-    {
-      std::lock_guard<std::mutex> lk(done_mu_);
-      call_done_ = false;
+    const auto now = Clock::now();
+    if (now >= c->deadline) {
+      c->out.error = c->out.attempts == 0 ? "DEADLINE_EXCEEDED: export timeout spent"
+                                          : c->out.error + kNoTimeLeft;
+      return finish(c, finish_failed(std::move(c->out)));
     }
-    grpc::ByteBuffer reply;
-    // The completion may run inline in a TryCancel() caller holding mu_, so it only takes
-    // done_mu_, and nobody takes mu_ while holding done_mu_.
-    tsan_release(this);
-    stub_->UnaryCall(&ctx, method_, grpc::StubOptions(), &request, &reply, [this](grpc::Status s) {
-      tsan_acquire(this);
-      std::lock_guard<std::mutex> lk(done_mu_);
-      call_status_ = std::move(s);
-      call_done_ = true;
-      done_cv_.notify_all();
-    });
-    grpc::Status status;
     {
-      std::unique_lock<std::mutex> lk(done_mu_);
-      if (!done_cv_.wait_until(lk, deadline + kCallGrace, [this] { return call_done_; })) {
-        lk.unlock();
-        ctx.TryCancel();
-        lk.lock();
-        // The callback still owns `reply` and `ctx` until it runs; it must be awaited.
-        done_cv_.wait(lk, [this] { return call_done_; });
+      std::unique_lock<std::mutex> lk(mu_);
+      if (throttle_until_ > now) {
+        if (throttle_until_ >= c->deadline) {
+          lk.unlock();
+          c->out.error =
+              (c->out.attempts == 0 ? std::string("RESOURCE_EXHAUSTED: throttled") : c->out.error) +
+              kNoTimeLeft;
+          return finish(c, finish_failed(std::move(c->out)));
+        }
+        schedule_locked(c, throttle_until_);
+        return;
       }
-      status = std::move(call_status_);
     }
+    auto ctx = std::make_shared<grpc::ClientContext>();
+    // grpc++ takes system_clock deadlines; the remaining budget is measured on steady_clock.
+    // time_point_cast: on libc++ the sum has the steady clock's (finer) period, which grpc++'s
+    // TimePoint<system_clock::time_point> does not take.
+    ctx->set_deadline(std::chrono::time_point_cast<std::chrono::system_clock::duration>(
+        std::chrono::system_clock::now() + (c->deadline - now)));
+    for (const auto& [k, v] : headers_) ctx->AddMetadata(k, v);
+    if (options_.gzip) ctx->set_compression_algorithm(GRPC_COMPRESS_GZIP);
+    grpc::ClientContext* raw = nullptr;
     {
-      std::lock_guard<std::mutex> lk(mu_);
-      active_ctx_ = nullptr;
+      std::lock_guard<std::mutex> lk(c->mu);
+      // cancel() sets the flag before taking c->mu: either it is seen here, or cancel() finds
+      // this context and cancels it.
+      if (!c->cancelled.load(std::memory_order_acquire)) {
+        c->ctx = std::move(ctx);
+        raw = c->ctx.get();
+      }
     }
+    if (raw == nullptr) return finish(c, finish_cancelled(std::move(c->out)));
+    ++c->out.attempts;
+    c->out.retries = c->out.attempts - 1;
+    c->reply.Clear();
+    tsan_release(c.get());
+    stub_->UnaryCall(raw, method_, grpc::StubOptions(), &c->request, &c->reply,
+                     [this, c](grpc::Status status) {
+                       tsan_acquire(c.get());
+                       on_done(c, std::move(status));
+                     });
+  }
+
+  // An attempt's completion, on a gRPC thread (or inline in TryCancel()).
+  void on_done(const CallPtr& c, grpc::Status status) {
+    using Clock = std::chrono::steady_clock;
+    ExportOutcome& out = c->out;
+    out.grpc_code = static_cast<int>(status.error_code());
     if (status.ok()) {
+      std::string response;
       std::vector<grpc::Slice> slices;
-      if (reply.Valid() && reply.Dump(&slices).ok()) {
+      if (c->reply.Valid() && c->reply.Dump(&slices).ok()) {
         for (const auto& s : slices) {
           response.append(reinterpret_cast<const char*>(s.begin()), s.size());
         }
       }
+      return finish(c, finish_ok(std::move(out), response));
     }
-    return status;
+    if (c->cancelled.load(std::memory_order_acquire)) {
+      return finish(c, finish_cancelled(std::move(out)));
+    }
+    out.error = std::string(grpc_code_name(out.grpc_code)) + ": " + status.error_message();
+    const otlp::StatusDetails details = otlp::decode_status_details(status.error_details());
+    if (!is_retryable(status.error_code(), details.has_retry_info)) {
+      return finish(c, finish_failed(std::move(out)));
+    }
+    if (out.attempts >= options_.retry.max_attempts) {
+      out.error += " (gave up after " + std::to_string(out.attempts) + " attempts)";
+      return finish(c, finish_failed(std::move(out)));
+    }
+    const auto now = Clock::now();
+    Clock::duration delay{};
+    if (details.retry_delay.count() > 0) {
+      // OTLP/gRPC Throttling: wait what the server asked, then keep backing off from there.
+      delay = std::chrono::duration_cast<Clock::duration>(details.retry_delay);
+    } else {
+      delay = jittered(c->step);
+    }
+    if (now + delay >= c->deadline) {
+      out.error += kNoTimeLeft;
+      return finish(c, finish_failed(std::move(out)));
+    }
+    const auto max_step = std::chrono::duration_cast<Clock::duration>(options_.retry.max_backoff);
+    const double grown = static_cast<double>(c->step.count()) * options_.retry.multiplier;
+    c->step = grown >= static_cast<double>(max_step.count())
+                  ? max_step
+                  : Clock::duration{static_cast<Clock::duration::rep>(grown)};
+    if (details.retry_delay.count() > 0) c->step = std::max(c->step, delay);
+    std::lock_guard<std::mutex> lk(mu_);
+    if (details.retry_delay.count() > 0) {
+      // The collector is overloaded, not this request: every request to it waits as long,
+      // those in flight included, when they next start an attempt.
+      throttle_until_ = std::max(throttle_until_, now + delay);
+    }
+    schedule_locked(c, now + delay);
+  }
+
+  void finish(const CallPtr& c, ExportOutcome out) {
+    Callback done = std::move(c->done);
+    // What holds gRPC objects goes now, before the owner hears of the end and may destroy the
+    // transport (and the channel); the Call itself may live on a moment in gRPC's closure.
+    c->request.Clear();  // the request's memory goes back to its owner
+    c->reply.Clear();
+    {
+      std::lock_guard<std::mutex> lk(c->mu);
+      c->ctx.reset();
+    }
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      active_.erase(c);
+      ++finishing_;
+    }
+    done(std::move(out));
+    // The destructor waits for this: after it, nothing of this object may be touched.
+    std::lock_guard<std::mutex> lk(mu_);
+    --finishing_;
+    if (active_.empty() && finishing_ == 0) idle_cv_.notify_all();
+  }
+
+  // One thread, started on the first retry, runs every backoff and throttling wait: no thread
+  // per request, and no gRPC thread blocked.
+  void schedule_locked(const CallPtr& c, std::chrono::steady_clock::time_point when) {
+    timers_.emplace(when, c);
+    if (!timer_.joinable()) {
+      timer_ = std::thread([this] { run_timers(); });
+    }
+    timer_cv_.notify_all();
+  }
+
+  void run_timers() {
+    std::unique_lock<std::mutex> lk(mu_);
+    std::vector<CallPtr> due;
+    while (!stop_timer_) {
+      const auto now = std::chrono::steady_clock::now();
+      for (auto it = timers_.begin(); it != timers_.end();) {
+        if (it->first <= now || it->second->cancelled.load(std::memory_order_acquire)) {
+          due.push_back(std::move(it->second));
+          it = timers_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      if (!due.empty()) {
+        lk.unlock();
+        for (const auto& c : due) start(c);
+        due.clear();
+        lk.lock();
+        continue;
+      }
+      if (timers_.empty()) {
+        timer_cv_.wait(lk);
+      } else {
+        timer_cv_.wait_until(lk, timers_.begin()->first);
+      }
+    }
   }
 
   // Equal jitter: half the step fixed, half uniformly random (exporter.md "Retry" asks for
@@ -384,24 +519,6 @@ class OtlpGrpcTransport {
   static std::chrono::steady_clock::duration jittered(std::chrono::steady_clock::duration step) {
     const double u = static_cast<double>(thread_rng().next() >> 11) * 0x1.0p-53;  // [0, 1)
     return std::chrono::duration_cast<std::chrono::steady_clock::duration>(step * (0.5 + 0.5 * u));
-  }
-
-  // False when cancel() interrupted the wait.
-  bool wait_for(std::chrono::steady_clock::duration delay) {
-    std::unique_lock<std::mutex> lk(mu_);
-    return !cancel_cv_.wait_for(lk, delay, [this] { return cancel_requested_; });
-  }
-
-  bool cancel_pending() {
-    std::lock_guard<std::mutex> lk(mu_);
-    return cancel_requested_;
-  }
-
-  void cancel_locked() noexcept {
-    if (!in_flight_) return;
-    cancel_requested_ = true;
-    if (active_ctx_ != nullptr) active_ctx_->TryCancel();
-    cancel_cv_.notify_all();
   }
 
   ExportOutcome finish_ok(ExportOutcome out, std::string_view response) {
@@ -473,19 +590,17 @@ class OtlpGrpcTransport {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<grpc::GenericStub> stub_;
 
-  // Cancellation state; cancel() may come from any thread.
+  // Sends in flight, backoff timers and throttling; cancel() may come from any thread.
   std::mutex mu_;
-  std::condition_variable cancel_cv_;
-  bool in_flight_ = false;
-  bool cancel_requested_ = false;
+  std::condition_variable idle_cv_;
+  std::condition_variable timer_cv_;
+  std::set<CallPtr> active_;
+  std::size_t finishing_ = 0;
+  std::multimap<std::chrono::steady_clock::time_point, CallPtr> timers_;
+  std::chrono::steady_clock::time_point throttle_until_{};
   bool shut_down_ = false;
-  grpc::ClientContext* active_ctx_ = nullptr;
-
-  // Completion of the call in flight, written by a gRPC thread.
-  std::mutex done_mu_;
-  std::condition_variable done_cv_;
-  bool call_done_ = false;
-  grpc::Status call_status_;
+  bool stop_timer_ = false;
+  std::thread timer_;
 
   // Messages already logged (log_once).
   std::mutex log_mu_;
