@@ -9,7 +9,7 @@
 //    round trip (us) and its ratio to the untraced one (the first variant). The target: tracing
 //    adds at most 3%. "proceed_only" (interceptors that do nothing) shows how much of that is
 //    gRPC's interceptor machinery rather than the tracing.
-// A variant is one more entry in variants() (the call-duration histogram joins that way).
+// "traced_histogram" adds the call-duration histogram (GrpcDurationService: tracing + histogram).
 
 #include <benchmark/benchmark.h>
 
@@ -20,6 +20,7 @@
 
 #include <krishiv/trace.hpp>
 #include <krishiv/trace/integrations/grpc.hpp>
+#include <krishiv/trace/metrics/registry.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -64,6 +65,12 @@ struct ProceedClientFactory final : grpc::experimental::ClientInterceptorFactory
   }
 };
 
+const kt::GrpcDurationService& duration_service() {
+  static kt::metrics::Registry registry;
+  static const kt::GrpcDurationService service(registry);
+  return service;
+}
+
 std::vector<Variant> variants() {
   std::vector<Variant> v;
   v.push_back({"untraced", [] { return ServerFactories(); },
@@ -90,6 +97,10 @@ std::vector<Variant> variants() {
                  f.push_back(std::make_unique<kt::ClientTracingInterceptorFactory>(target));
                  return f;
                }});
+  // Tracing and the call-duration histogram, as GrpcDurationService installs them.
+  v.push_back(
+      {"traced_histogram", [] { return duration_service().server_interceptors(); },
+       [](const std::string& target) { return duration_service().client_interceptors(target); }});
   return v;
 }
 
