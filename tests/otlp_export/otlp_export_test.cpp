@@ -279,7 +279,9 @@ TEST_CASE("a batch over 4 MiB goes as several requests, each under the collector
           "[otlp_export]") {
   Collector collector;  // gRPC's default 4 MiB receive limit, like collectors
   auto otlp = std::make_shared<kt::OtlpGrpcExporter>(fast_options(collector.http()));
-  auto o = options_for(otlp, std::size_t{1} << 16);
+  // A queue whose memory bound holds the whole burst: spans over a chunk (16 KiB) are bounded in
+  // bytes in flight (max_queue_size x 128 bytes), and 400 x 32 KiB is about 13 MiB.
+  auto o = options_for(otlp, std::size_t{1} << 17);
   o.batch->max_export_batch_size = 4096;
   kt::TracerProvider provider(std::move(o));
 

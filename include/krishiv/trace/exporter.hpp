@@ -8,11 +8,11 @@
 
 #include <chrono>
 #include <cstddef>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -23,7 +23,35 @@ namespace krishiv::trace {
 enum class ExportResult { Success, Failure };
 
 // Receives an asynchronous export's result: exactly once, from any thread; it must not block.
-using ExportCallback = std::function<void(ExportResult)>;
+// A move-only callable of its own rather than std::function: <functional> would cost every file
+// that includes the core its compile time (tests/headers/core_includes.sh keeps it out).
+class ExportCallback {
+ public:
+  ExportCallback() = default;
+  template <typename F>
+  requires(!std::is_same_v<std::decay_t<F>, ExportCallback> &&
+           std::is_invocable_v<std::decay_t<F>&, ExportResult>)
+      ExportCallback(
+          F&& f)  // NOLINT(google-explicit-constructor): a lambda converts, as to std::function
+      : impl_(std::make_unique<Impl<std::decay_t<F>>>(std::forward<F>(f))) {}
+
+  void operator()(ExportResult r) const { impl_->call(r); }
+  explicit operator bool() const noexcept { return impl_ != nullptr; }
+
+ private:
+  struct Base {
+    virtual ~Base() = default;
+    virtual void call(ExportResult r) = 0;
+  };
+  template <typename F>
+  struct Impl final : Base {
+    template <typename G>
+    explicit Impl(G&& g) : f(std::forward<G>(g)) {}
+    void call(ExportResult r) override { f(r); }
+    F f;
+  };
+  std::unique_ptr<Base> impl_;
+};
 
 class SpanExporter {
  public:
