@@ -57,6 +57,7 @@
 #include <vector>
 
 #include "krishiv/trace/detail/env.hpp"
+#include "krishiv/trace/detail/grpc_status.hpp"
 #include "krishiv/trace/detail/log_limiter.hpp"
 #include "krishiv/trace/detail/random.hpp"
 #include "krishiv/trace/detail/text.hpp"
@@ -82,25 +83,9 @@ struct ExportOutcome {
   int grpc_code = -1;  // status of the last attempt; -1 when no call started
 };
 
-inline const char* grpc_code_name(int code) noexcept {
-  static constexpr const char* names[] = {"OK",
-                                          "CANCELLED",
-                                          "UNKNOWN",
-                                          "INVALID_ARGUMENT",
-                                          "DEADLINE_EXCEEDED",
-                                          "NOT_FOUND",
-                                          "ALREADY_EXISTS",
-                                          "PERMISSION_DENIED",
-                                          "RESOURCE_EXHAUSTED",
-                                          "FAILED_PRECONDITION",
-                                          "ABORTED",
-                                          "OUT_OF_RANGE",
-                                          "UNIMPLEMENTED",
-                                          "INTERNAL",
-                                          "UNAVAILABLE",
-                                          "DATA_LOSS",
-                                          "UNAUTHENTICATED"};
-  return code >= 0 && code <= 16 ? names[code] : "UNKNOWN_CODE";
+inline std::string_view grpc_code_name(int code) noexcept {
+  const std::string_view name = grpc_status_name(code);
+  return name.empty() ? std::string_view("UNKNOWN_CODE") : name;
 }
 
 // opentelemetry-proto specification.md "Failures" (OTLP/gRPC): the retryable codes;

@@ -4,34 +4,17 @@
 // (https://opentelemetry.io/docs/specs/semconv/rpc/grpc/). Standard library only: codes are the
 // ints of grpc::StatusCode.
 
-#include <array>
-#include <cstddef>
 #include <string_view>
+
+#include "krishiv/trace/detail/grpc_status.hpp"
 
 namespace krishiv::trace {
 
 // "OK", "CANCELLED", ... "UNAUTHENTICATED"; the decimal number for a code outside 0..16 would
 // need formatting, so it is "_OTHER" (the conventions' fallback).
 constexpr std::string_view grpc_status_code_name(int code) noexcept {
-  constexpr std::array<std::string_view, 17> kNames = {"OK",
-                                                       "CANCELLED",
-                                                       "UNKNOWN",
-                                                       "INVALID_ARGUMENT",
-                                                       "DEADLINE_EXCEEDED",
-                                                       "NOT_FOUND",
-                                                       "ALREADY_EXISTS",
-                                                       "PERMISSION_DENIED",
-                                                       "RESOURCE_EXHAUSTED",
-                                                       "FAILED_PRECONDITION",
-                                                       "ABORTED",
-                                                       "OUT_OF_RANGE",
-                                                       "UNIMPLEMENTED",
-                                                       "INTERNAL",
-                                                       "UNAVAILABLE",
-                                                       "DATA_LOSS",
-                                                       "UNAUTHENTICATED"};
-  if (code < 0 || code >= static_cast<int>(kNames.size())) return "_OTHER";
-  return kNames[static_cast<std::size_t>(code)];
+  const std::string_view name = detail::grpc_status_name(code);
+  return name.empty() ? std::string_view("_OTHER") : name;
 }
 
 // Client spans: every code but OK is an error.
