@@ -77,7 +77,10 @@ void named(Body& b) {
 }  // namespace
 
 TEST_CASE("span name", "[otlp][utf8]") {
-  for (auto [bad, good] : {std::pair{kBad, kRepaired}, std::pair{kBadLong, kRepairedLong}}) {
+  for (const auto& [bad_in, good] :
+       {std::pair{kBad, kRepaired}, std::pair{kBadLong, kRepairedLong}}) {
+    // A copy: clang 14 does not let a lambda capture a structured binding.
+    const auto bad = bad_in;
     const auto req = encode_and_parse([&](Body& b) { detail::put_name(b, bad); });
     REQUIRE(req);
     CHECK(only_span(*req).name() == good);
