@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "krishiv/trace/detail/parse_double.hpp"
+
 namespace krishiv::trace::test {
 
 struct Sample {
@@ -47,10 +49,8 @@ inline std::optional<double> parse_sample_value(std::string_view v) {
   if (v == "+Inf") return std::numeric_limits<double>::infinity();
   if (v == "-Inf") return -std::numeric_limits<double>::infinity();
   if (v == "NaN") return std::numeric_limits<double>::quiet_NaN();
-  double d = 0;
-  const auto r = std::from_chars(v.data(), v.data() + v.size(), d);
-  if (r.ec != std::errc() || r.ptr != v.data() + v.size()) return std::nullopt;
-  return d;
+  // The library's own exact parse: libc++ 14 has no floating-point std::from_chars.
+  return krishiv::trace::detail::parse_double_exact(v);
 }
 
 inline std::optional<Exposition> parse_exposition(std::string_view text) {
