@@ -8,8 +8,10 @@
 //    goes on a shared machine hits all of them alike; its counters are each variant's median
 //    round trip (us) and its ratio to the untraced one (the first variant). The target: tracing
 //    adds at most 3%. "proceed_only" (interceptors that do nothing) shows how much of that is
-//    gRPC's interceptor machinery rather than the tracing.
-// "traced_histogram" adds the call-duration histogram (GrpcDurationService: tracing + histogram).
+//    gRPC's interceptor machinery rather than the tracing, and "header_only" (a fixed
+//    traceparent added, nothing else) what carrying the header costs gRPC itself.
+// "traced_histogram" adds the call-duration histogram (GrpcDurationService: tracing + histogram,
+// timed by the tracing interceptors themselves).
 
 #include <benchmark/benchmark.h>
 
@@ -52,6 +54,27 @@ class ProceedInterceptor final : public grpc::experimental::Interceptor {
  public:
   void Intercept(grpc::experimental::InterceptorBatchMethods* m) override { m->Proceed(); }
 };
+// Interceptors that add a fixed traceparent header and do nothing else: what carrying the trace
+// context in the call's metadata costs gRPC (HPACK, parsing, the server's metadata map), apart
+// from the spans.
+class HeaderInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  void Intercept(grpc::experimental::InterceptorBatchMethods* m) override {
+    if (m->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
+      if (auto* md = m->GetSendInitialMetadata()) {
+        md->emplace("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+      }
+    }
+    m->Proceed();
+  }
+};
+struct HeaderClientFactory final : grpc::experimental::ClientInterceptorFactoryInterface {
+  grpc::experimental::Interceptor* CreateClientInterceptor(
+      grpc::experimental::ClientRpcInfo*) override {
+    return new HeaderInterceptor;
+  }
+};
 struct ProceedServerFactory final : grpc::experimental::ServerInterceptorFactoryInterface {
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo*) override {
@@ -84,6 +107,17 @@ std::vector<Variant> variants() {
                [](const std::string&) {
                  ClientFactories f;
                  f.push_back(std::make_unique<ProceedClientFactory>());
+                 return f;
+               }});
+  v.push_back({"header_only",
+               [] {
+                 ServerFactories f;
+                 f.push_back(std::make_unique<ProceedServerFactory>());
+                 return f;
+               },
+               [](const std::string&) {
+                 ClientFactories f;
+                 f.push_back(std::make_unique<HeaderClientFactory>());
                  return f;
                }});
   v.push_back({"traced",

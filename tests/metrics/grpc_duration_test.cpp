@@ -35,11 +35,12 @@ constexpr auto kSleep = 30ms;
 // "/kt.Test/Sleep" sleeps kSleep, "/kt.Test/Fail" answers NOT_FOUND, anything else echoes.
 class TestServer : public grpc::CallbackGenericService {
  public:
-  TestServer(m::Registry& registry, kt::GrpcDurationOptions options = {}) {
+  TestServer(m::Registry& registry, kt::GrpcDurationOptions options = {},
+             kt::GrpcDurationService::Tracing tracing = kt::GrpcDurationService::Tracing::On) {
     grpc::ServerBuilder b;
     b.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
     b.RegisterCallbackGenericService(this);
-    kt::GrpcDurationService(registry, std::move(options)).add_to(b);
+    kt::GrpcDurationService(registry, std::move(options), tracing).add_to(b);
     server_ = b.BuildAndStart();
     REQUIRE(server_ != nullptr);
     REQUIRE(port_ > 0);
@@ -126,10 +127,15 @@ bool wait_for(Pred pred) {
 }  // namespace
 
 TEST_CASE("every call is counted once per method, code and side, with its lower-bound time") {
+  // Two shapes: with tracing, the tracing interceptors time the calls themselves; without, the
+  // layer's own interceptors do.
+  const auto tracing =
+      GENERATE(kt::GrpcDurationService::Tracing::On, kt::GrpcDurationService::Tracing::Off);
+  INFO("tracing " << (tracing == kt::GrpcDurationService::Tracing::On ? "on" : "off"));
   m::Registry server_reg;
   m::Registry client_reg;
-  TestServer server(server_reg);
-  kt::GrpcDurationService client_metrics(client_reg);
+  TestServer server(server_reg, {}, tracing);
+  kt::GrpcDurationService client_metrics(client_reg, {}, tracing);
   auto channel = client_metrics.create_channel(server.target(), grpc::InsecureChannelCredentials());
   grpc::GenericStub stub(channel);
 

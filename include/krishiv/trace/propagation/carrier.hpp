@@ -236,11 +236,12 @@ void inject_trace_context(Carrier& target, const SpanContext& ctx) {
     }
     return;
   }
-  const std::string tp = format_traceparent(ctx);
-  c.set(kTraceParentHeader, tp);
-  const std::string ts = ctx.trace_state.to_string();
-  if (!ts.empty()) {
-    c.set(kTraceStateHeader, ts);
+  // On the stack: this runs once per outgoing call (the gRPC client interceptor).
+  char tp[TraceParent::kSize];
+  TraceParent{ctx.trace_id, ctx.span_id, ctx.flags}.write(tp);
+  c.set(kTraceParentHeader, std::string_view(tp, sizeof tp));
+  if (!ctx.trace_state.empty()) {
+    c.set(kTraceStateHeader, ctx.trace_state.to_string());
   } else if constexpr (detail::has_erase<std::remove_reference_t<decltype(c)>>) {
     c.erase(kTraceStateHeader);
   }

@@ -48,36 +48,69 @@ struct GrpcDurationOptions {
 
 namespace detail {
 
+// One call's timing, from its creation (the client's call start; the server's arrival of the
+// call) to record(): the status received (client) or sent (server). A call destroyed before its
+// status is recorded as CANCELLED. Used by GrpcDurationInterceptor and, when a tracing
+// interceptor factory is given a GrpcDurationLayer, by the tracing interceptors themselves.
+class GrpcCallTimer {
+ public:
+  GrpcCallTimer(metrics::Histogram* histogram, const char* method, std::string_view side)
+      : histogram_(histogram),
+        method_(method != nullptr ? method : ""),
+        side_(side),
+        start_(std::chrono::steady_clock::now()) {}
+  GrpcCallTimer(const GrpcCallTimer&) = delete;
+  GrpcCallTimer& operator=(const GrpcCallTimer&) = delete;
+  ~GrpcCallTimer() { record(static_cast<int>(grpc::StatusCode::CANCELLED)); }
+
+  // Only the first call counts.
+  void record(int code) {
+    if (recorded_) return;
+    recorded_ = true;
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start_;
+    histogram_->series({method_, grpc_status_code_name(code), side_}).record(took.count());
+  }
+
+ private:
+  metrics::Histogram* histogram_;
+  // A copy: on the server, gRPC's own copy may already be gone when the destructor records.
+  std::string method_;
+  std::string_view side_;
+  bool recorded_ = false;
+  std::chrono::steady_clock::time_point start_;
+};
+
+// The hook points that end a call's timing.
+inline void time_client_call(GrpcCallTimer& timer, grpc::experimental::InterceptorBatchMethods* m) {
+  if (m->QueryInterceptionHookPoint(grpc::experimental::InterceptionHookPoints::POST_RECV_STATUS)) {
+    const grpc::Status* status = m->GetRecvStatus();
+    timer.record(
+        static_cast<int>(status != nullptr ? status->error_code() : grpc::StatusCode::UNKNOWN));
+  }
+}
+inline void time_server_call(GrpcCallTimer& timer, grpc::experimental::InterceptorBatchMethods* m) {
+  if (m->QueryInterceptionHookPoint(grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
+    timer.record(static_cast<int>(m->GetSendStatus().error_code()));
+  }
+}
+
 class GrpcDurationInterceptor final : public grpc::experimental::Interceptor {
  public:
   GrpcDurationInterceptor(metrics::Histogram* histogram, const char* method, std::string_view side,
                           bool client)
-      : histogram_(histogram),
-        method_(method != nullptr ? method : ""),
-        side_(side),
-        client_(client),
-        start_(std::chrono::steady_clock::now()) {
+      : timer_(histogram, method, side), client_(client) {
     detail::tsan_release(this);
   }
-  GrpcDurationInterceptor(const GrpcDurationInterceptor&) = delete;
-  GrpcDurationInterceptor& operator=(const GrpcDurationInterceptor&) = delete;
   // gRPC creates, runs and destroys a call's interceptor on whichever of its threads serves the
   // call, one step at a time: each step happens after the one before (detail/tsan.hpp).
-  ~GrpcDurationInterceptor() override {
-    detail::tsan_acquire(this);
-    if (!recorded_) record(grpc::StatusCode::CANCELLED);
-  }
+  ~GrpcDurationInterceptor() override { detail::tsan_acquire(this); }
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     detail::tsan_acquire(this);
-    using grpc::experimental::InterceptionHookPoints;
     if (client_) {
-      if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_STATUS)) {
-        const grpc::Status* status = methods->GetRecvStatus();
-        record(status != nullptr ? status->error_code() : grpc::StatusCode::UNKNOWN);
-      }
-    } else if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
-      record(methods->GetSendStatus().error_code());
+      time_client_call(timer_, methods);
+    } else {
+      time_server_call(timer_, methods);
     }
     // Before Proceed(): the next step may start on another thread before Proceed() returns.
     detail::tsan_release(this);
@@ -85,21 +118,8 @@ class GrpcDurationInterceptor final : public grpc::experimental::Interceptor {
   }
 
  private:
-  void record(grpc::StatusCode code) {
-    if (recorded_) return;
-    recorded_ = true;
-    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start_;
-    histogram_->series({method_, grpc_status_code_name(static_cast<int>(code)), side_})
-        .record(took.count());
-  }
-
-  metrics::Histogram* histogram_;
-  // A copy: on the server, gRPC's own copy may already be gone when the destructor records.
-  std::string method_;
-  std::string_view side_;
+  GrpcCallTimer timer_;
   bool client_;
-  bool recorded_ = false;
-  std::chrono::steady_clock::time_point start_;
 };
 
 class GrpcDurationClientFactory final

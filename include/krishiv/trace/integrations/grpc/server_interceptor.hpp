@@ -48,6 +48,7 @@
 #include "krishiv/trace/context.hpp"
 #include "krishiv/trace/detail/tsan.hpp"
 #include "krishiv/trace/integrations/grpc/client_interceptor.hpp"
+#include "krishiv/trace/integrations/grpc/duration.hpp"
 #include "krishiv/trace/integrations/grpc/status_code.hpp"
 #include "krishiv/trace/integrations/grpc/target.hpp"
 #include "krishiv/trace/propagation/carrier.hpp"
@@ -102,8 +103,10 @@ class ServerCallContexts {
 class ServerTracingInterceptor final : public grpc::experimental::Interceptor {
  public:
   ServerTracingInterceptor(grpc::experimental::ServerRpcInfo* info,
-                           const std::optional<GrpcServerAddress>& server)
+                           const std::optional<GrpcServerAddress>& server,
+                           metrics::Histogram* durations)
       : info_(info), server_(server) {
+    if (durations != nullptr) timer_.emplace(durations, info->method(), "server");
     tsan_release(this);
   }
 
@@ -128,6 +131,7 @@ class ServerTracingInterceptor final : public grpc::experimental::Interceptor {
       return;
     }
     if (m->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
+      if (timer_) time_server_call(*timer_, m);
       code_ = static_cast<int>(m->GetSendStatus().error_code());
       // A handler that answers after the deadline answers nobody: gRPC has cancelled the call
       // and the client got DEADLINE_EXCEEDED.
@@ -184,6 +188,7 @@ class ServerTracingInterceptor final : public grpc::experimental::Interceptor {
   std::optional<int> code_;
   bool registered_ = false;
   bool finished_ = false;
+  std::optional<GrpcCallTimer> timer_;  // with a GrpcDurationLayer: this call's timing
 };
 
 }  // namespace detail
@@ -191,20 +196,31 @@ class ServerTracingInterceptor final : public grpc::experimental::Interceptor {
 // Creates the tracing interceptor of each call a server receives. `listen_address`, the address
 // the server listens on ("127.0.0.1:50051", "unix:/tmp/s"), gives server.address and
 // server.port; empty, they are left out (the server does not know which name clients used).
+// Given a GrpcDurationLayer (which must outlive the server), the same interceptor also times each
+// call into its histogram, as the layer's own server factory would (one interceptor, not two).
 class ServerTracingInterceptorFactory final
     : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
   ServerTracingInterceptorFactory() = default;
   explicit ServerTracingInterceptorFactory(std::string_view listen_address)
       : server_(parse_grpc_target(listen_address)) {}
+  ServerTracingInterceptorFactory(std::string_view listen_address,
+                                  const GrpcDurationLayer& durations)
+      : server_(parse_grpc_target(listen_address)), durations_(&durations.histogram()) {}
+  // The server destroys its factories after its last call: an ordering libgrpc provides with
+  // synchronization TSan cannot see when libgrpc is not built with it (detail/tsan.hpp).
+  ~ServerTracingInterceptorFactory() override { detail::tsan_acquire(this); }
 
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override {
-    return new detail::ServerTracingInterceptor(info, server_);
+    auto* interceptor = new detail::ServerTracingInterceptor(info, server_, durations_);
+    detail::tsan_release(this);  // after the last use of the factory's members
+    return interceptor;
   }
 
  private:
   std::optional<GrpcServerAddress> server_;
+  metrics::Histogram* durations_ = nullptr;
 };
 
 // The context of a call a server with ServerTracingInterceptorFactory is handling: its SERVER
