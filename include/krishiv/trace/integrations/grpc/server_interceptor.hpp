@@ -64,9 +64,11 @@ namespace detail {
 // threads rarely share a lock.
 class ServerCallContexts {
  public:
+  // Never destroyed: gRPC's threads may still end calls while static objects are destroyed at
+  // exit (a server not shut down before main returns).
   static ServerCallContexts& get() {
-    static ServerCallContexts instance;
-    return instance;
+    static ServerCallContexts* const instance = new ServerCallContexts;
+    return *instance;
   }
 
   void put(const grpc::ServerContextBase* call, const Context& ctx) {
