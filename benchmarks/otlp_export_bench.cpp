@@ -27,6 +27,8 @@
 // KT_CAPACITY_SECONDS (default 10 s), batch 512, queue 65536. The benchmark searches the highest
 // rate with zero spans dropped or failed (doubling, then bisecting to 5%), and reports it as
 // max_spans/s with the CPU per delivered span at that rate. One iteration is the whole search.
+// KT_CAPACITY_RATE=R skips the search: one trial at R spans/s, to compare CPU per span at equal
+// load.
 // concurrent:0 is the default (max_concurrent_exports 16); concurrent:1 is the baseline of one
 // request in flight, measured in the same run.
 
@@ -400,6 +402,13 @@ double capacity_seconds() {
   return s > 0 ? s : 10.0;
 }
 
+// KT_CAPACITY_RATE=R: no search, one trial at R spans/s (max_spans/s reads R when it was clean,
+// 0 otherwise).
+double fixed_rate() {
+  const char* v = std::getenv("KT_CAPACITY_RATE");
+  return v ? std::atof(v) : 0;
+}
+
 void BM_Capacity(benchmark::State& state) {
   g_latency_us->store(state.range(0) * 1000);
   const int concurrent = static_cast<int>(state.range(1));
@@ -407,6 +416,13 @@ void BM_Capacity(benchmark::State& state) {
   double best = 0;
   Trial at_best;
   for (auto _ : state) {
+    if (const double rate = fixed_rate(); rate > 0) {
+      // One trial at that rate: CPU per span compared at equal load.
+      const Trial t = run_at_rate(rate, seconds, concurrent);
+      best = t.clean ? rate : 0;
+      at_best = t;
+      continue;
+    }
     double lo = 0;
     double hi = 0;
     for (double rate = 62'500; rate <= 16'000'000; rate *= 2) {  // doubling
