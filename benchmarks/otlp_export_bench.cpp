@@ -19,7 +19,8 @@
 // create_ns/span is the producer loop's time per span: pure span creation in burst mode, and
 // including the pacing waits in paced mode. export_cpu_ns/span is this process's CPU minus the
 // producer thread's, per delivered span: the export thread plus gRPC's client threads;
-// export_thread_ns/span is the export thread's alone.
+// export_thread_ns/span is the export thread's alone (here: the threads with the process's name,
+// which gRPC's unnamed threads share; the capacity trials read the export thread itself).
 //
 // Capacity (otlp_capacity/latency_ms:L): what a user sizes a deployment with. The sink answers
 // each request L ms after it arrives (a timer, so requests overlap as they would with a distant
@@ -27,6 +28,8 @@
 // KT_CAPACITY_SECONDS (default 10 s), batch 512, queue 65536. The benchmark searches the highest
 // rate with zero spans dropped or failed (doubling, then bisecting to 5%), and reports it as
 // max_spans/s with the CPU per delivered span at that rate. One iteration is the whole search.
+// KT_CAPACITY_RATE=R skips the search: one trial at R spans/s, to compare CPU per span at equal
+// load.
 // concurrent:0 is the default (max_concurrent_exports 16); concurrent:1 is the baseline of one
 // request in flight, measured in the same run.
 
@@ -36,6 +39,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -48,12 +52,14 @@
 #include <grpcpp/support/byte_buffer.h>
 #include <grpcpp/support/server_callback.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <map>
 #include <memory>
 #include <new>
 #include <string>
@@ -197,7 +203,10 @@ double cpu_seconds() {
 
 // CPU of the export thread: the threads that carry the process's own name (gRPC names its threads),
 // except the main thread, which produces. Read from schedstat (nanoseconds).
-double export_thread_cpu_seconds() {
+// CPU seconds per thread id.
+using ThreadTimes = std::map<std::string, double>;
+
+ThreadTimes export_thread_times() {
   const auto read_line = [](const std::string& path) {
     std::string line;
     if (FILE* f = std::fopen(path.c_str(), "r")) {
@@ -209,15 +218,26 @@ double export_thread_cpu_seconds() {
   };
   const std::string self = read_line("/proc/self/comm");
   const std::string main_tid = std::to_string(::getpid());
-  double total = 0;
+  ThreadTimes times;
   if (DIR* d = ::opendir("/proc/self/task")) {
     while (dirent* e = ::readdir(d)) {
       const std::string tid = e->d_name;
       if (tid == "." || tid == ".." || tid == main_tid) continue;
       if (read_line("/proc/self/task/" + tid + "/comm") != self) continue;
-      total += std::atof(read_line("/proc/self/task/" + tid + "/schedstat").c_str()) * 1e-9;
+      times[tid] = std::atof(read_line("/proc/self/task/" + tid + "/schedstat").c_str()) * 1e-9;
     }
     ::closedir(d);
+  }
+  return times;
+}
+
+// Export-thread CPU since `before`: per thread, so a thread that ended in between (a previous
+// provider's) cannot make the difference negative.
+double export_thread_cpu_since(const ThreadTimes& before) {
+  double total = 0;
+  for (const auto& [tid, t] : export_thread_times()) {
+    const auto it = before.find(tid);
+    total += t - (it == before.end() ? 0.0 : it->second);
   }
   return total;
 }
@@ -267,7 +287,7 @@ void BM_OtlpExportEndToEnd(benchmark::State& state) {
     const std::uint64_t exported0 = otlp->stats().spans_exported;
     const double cpu0 = cpu_seconds();
     const double tcpu0 = thread_cpu_seconds();
-    const double ecpu0 = export_thread_cpu_seconds();
+    const ThreadTimes ecpu0 = export_thread_times();
     const auto t0 = Clock::now();
     for (std::int64_t i = 0; i < kSpansPerIteration; ++i) {
       if constexpr (api == Api::Fields) {
@@ -290,7 +310,7 @@ void BM_OtlpExportEndToEnd(benchmark::State& state) {
     while (g_received->load() < want) std::this_thread::yield();
     const auto t2 = Clock::now();
     const double cpu1 = cpu_seconds();
-    export_cpu += export_thread_cpu_seconds() - ecpu0;
+    export_cpu += export_thread_cpu_since(ecpu0);
     const double secs = std::chrono::duration<double>(t2 - t0).count();
     state.SetIterationTime(secs);
     wall += secs;
@@ -342,6 +362,45 @@ struct Trial {
   double cpu_ns_per_span = 0;
   double export_cpu_ns_per_span = 0;
   double export_thread_ns_per_span = 0;
+  double spans_per_request = 0;  // batches smaller than 512 cost more per span
+};
+
+// Forwards to the OTLP exporter and notes the export thread's id, so that the capacity trials
+// read that thread's CPU alone (gRPC's unnamed threads carry the process's name too).
+class ExportThreadProbe final : public kt::SpanExporter {
+ public:
+  explicit ExportThreadProbe(std::shared_ptr<kt::OtlpGrpcExporter> e) : e_(std::move(e)) {}
+  kt::ExportResult export_batch(const kt::SpanBatch& b) override {
+    note();
+    return e_->export_batch(b);
+  }
+  void export_async(const kt::SpanBatch& b, Clock::time_point deadline,
+                    kt::ExportCallback done) override {
+    note();
+    e_->export_async(b, deadline, std::move(done));
+  }
+  bool force_flush(std::chrono::milliseconds t) override { return e_->force_flush(t); }
+  void shutdown(std::chrono::milliseconds t) override { e_->shutdown(t); }
+  void cancel() noexcept override { e_->cancel(); }
+  void discarded(std::size_t n) noexcept override { e_->discarded(n); }
+
+  // The export thread's CPU seconds so far (0 before its first export).
+  double cpu_seconds() const {
+    const long tid = tid_.load();
+    if (tid == 0) return 0;
+    double ns = 0;
+    if (FILE* f =
+            std::fopen(("/proc/self/task/" + std::to_string(tid) + "/schedstat").c_str(), "r")) {
+      if (std::fscanf(f, "%lf", &ns) != 1) ns = 0;
+      std::fclose(f);
+    }
+    return ns * 1e-9;
+  }
+
+ private:
+  void note() noexcept { tid_.store(static_cast<long>(::syscall(SYS_gettid))); }
+  std::shared_ptr<kt::OtlpGrpcExporter> e_;
+  std::atomic<long> tid_{0};
 };
 
 // Produces at `rate` spans/s for `seconds` through a fresh provider, then drains.
@@ -350,8 +409,9 @@ Trial run_at_rate(double rate, double seconds, int max_concurrent) {
   opts.endpoint = "http://127.0.0.1:" + std::to_string(g_sink_port);
   if (max_concurrent > 0) opts.max_concurrent_exports = max_concurrent;
   auto otlp = std::make_shared<kt::OtlpGrpcExporter>(opts);
+  auto probe = std::make_shared<ExportThreadProbe>(otlp);
   kt::TracerProvider provider(
-      {.exporter = kt::TracerExporter::Custom(otlp),
+      {.exporter = kt::TracerExporter::Custom(probe),
        .sampler = kt::Sampler::always_on(),
        .batch = kt::BatchOptions{.max_queue_size = std::size_t{1} << 16,
                                  .schedule_delay = std::chrono::milliseconds(200),
@@ -361,7 +421,7 @@ Trial run_at_rate(double rate, double seconds, int max_concurrent) {
   const std::uint64_t received0 = g_received->load();
   const double cpu0 = cpu_seconds();
   const double tcpu0 = thread_cpu_seconds();
-  const double ecpu0 = export_thread_cpu_seconds();
+  const double ecpu0 = probe->cpu_seconds();
   const auto t0 = Clock::now();
   const auto total = static_cast<std::int64_t>(rate * seconds);
   constexpr std::int64_t kStep = 256;  // spans per pacing check
@@ -379,7 +439,7 @@ Trial run_at_rate(double rate, double seconds, int max_concurrent) {
   const auto s = otlp->stats();
   while (g_received->load() < received0 + (s.spans_exported - 1)) std::this_thread::yield();
   const double cpu = cpu_seconds() - cpu0;
-  const double export_cpu = export_thread_cpu_seconds() - ecpu0;
+  const double export_cpu = probe->cpu_seconds() - ecpu0;
   provider.shutdown();
   Trial t;
   t.clean = p.dropped_queue_full == 0 && s.spans_failed == 0 && s.spans_rejected == 0;
@@ -391,6 +451,8 @@ Trial run_at_rate(double rate, double seconds, int max_concurrent) {
   t.cpu_ns_per_span = cpu * 1e9 / delivered;
   t.export_cpu_ns_per_span = (cpu - producer_cpu) * 1e9 / delivered;
   t.export_thread_ns_per_span = export_cpu * 1e9 / delivered;
+  t.spans_per_request = static_cast<double>(s.spans_exported) /
+                        static_cast<double>(std::max<std::uint64_t>(s.requests, 1));
   return t;
 }
 
@@ -400,6 +462,13 @@ double capacity_seconds() {
   return s > 0 ? s : 10.0;
 }
 
+// KT_CAPACITY_RATE=R: no search, one trial at R spans/s (max_spans/s reads R when it was clean,
+// 0 otherwise).
+double fixed_rate() {
+  const char* v = std::getenv("KT_CAPACITY_RATE");
+  return v ? std::atof(v) : 0;
+}
+
 void BM_Capacity(benchmark::State& state) {
   g_latency_us->store(state.range(0) * 1000);
   const int concurrent = static_cast<int>(state.range(1));
@@ -407,6 +476,13 @@ void BM_Capacity(benchmark::State& state) {
   double best = 0;
   Trial at_best;
   for (auto _ : state) {
+    if (const double rate = fixed_rate(); rate > 0) {
+      // One trial at that rate: CPU per span compared at equal load.
+      const Trial t = run_at_rate(rate, seconds, concurrent);
+      best = t.clean ? rate : 0;
+      at_best = t;
+      continue;
+    }
     double lo = 0;
     double hi = 0;
     for (double rate = 62'500; rate <= 16'000'000; rate *= 2) {  // doubling
@@ -435,6 +511,7 @@ void BM_Capacity(benchmark::State& state) {
   state.counters["cpu_ns/span"] = at_best.cpu_ns_per_span;
   state.counters["export_cpu_ns/span"] = at_best.export_cpu_ns_per_span;
   state.counters["export_thread_ns/span"] = at_best.export_thread_ns_per_span;
+  state.counters["spans/request"] = at_best.spans_per_request;
 }
 
 BENCHMARK(BM_Capacity)

@@ -416,3 +416,115 @@ TEST_CASE("records: end times at every duration length", "[record]") {
   }
   CHECK(batch[durations.size()].end_unix_ns() == static_cast<std::uint64_t>(start));
 }
+
+namespace {
+
+// Schemas the encoder's fast path caches: every field type, a key and a name that need UTF-8
+// repair, an empty key, values whose lengths take two-byte prefixes, and more fields than the
+// cache holds (the reference path then).
+constexpr FieldInfo kAllTypes[] = {
+    {"s", ValueType::String}, {"i", ValueType::Int},          {"b", ValueType::Bool},
+    {"d", ValueType::Double}, {"bad\xC3", ValueType::String}, {"", ValueType::Int},
+};
+constexpr SchemaInfo kAllTypesSchema{"all\xFF types", kAllTypes, 6};
+constexpr FieldInfo kOneField[] = {{"k", ValueType::String}};
+constexpr SchemaInfo kSchemaA{"a", kOneField, 1};
+constexpr SchemaInfo kSchemaB{"", kOneField, 1};
+constexpr SchemaInfo kSchemaC{"c", kOneField, 1};
+constexpr SchemaInfo kSchemaD{"d", kOneField, 1};
+constexpr SchemaInfo kSchemaE{"e", kOneField, 1};
+constexpr FieldInfo kManyFields[40] = {
+    {"f0", ValueType::Int},  {"f1", ValueType::Int},  {"f2", ValueType::Int},
+    {"f3", ValueType::Int},  {"f4", ValueType::Int},  {"f5", ValueType::Int},
+    {"f6", ValueType::Int},  {"f7", ValueType::Int},  {"f8", ValueType::Int},
+    {"f9", ValueType::Int},  {"f10", ValueType::Int}, {"f11", ValueType::Int},
+    {"f12", ValueType::Int}, {"f13", ValueType::Int}, {"f14", ValueType::Int},
+    {"f15", ValueType::Int}, {"f16", ValueType::Int}, {"f17", ValueType::Int},
+    {"f18", ValueType::Int}, {"f19", ValueType::Int}, {"f20", ValueType::Int},
+    {"f21", ValueType::Int}, {"f22", ValueType::Int}, {"f23", ValueType::Int},
+    {"f24", ValueType::Int}, {"f25", ValueType::Int}, {"f26", ValueType::Int},
+    {"f27", ValueType::Int}, {"f28", ValueType::Int}, {"f29", ValueType::Int},
+    {"f30", ValueType::Int}, {"f31", ValueType::Int}, {"f32", ValueType::Int},
+    {"f33", ValueType::Int}, {"f34", ValueType::Int}, {"f35", ValueType::Int},
+    {"f36", ValueType::Int}, {"f37", ValueType::Int}, {"f38", ValueType::Int},
+    {"f39", ValueType::Int},
+};
+constexpr SchemaInfo kManySchema{"many", kManyFields, 40};
+
+}  // namespace
+
+TEST_CASE("schema spans: the encoder's fast path writes the reference bytes", "[otlp][span]") {
+  const Resource resource;
+  const InstrumentationScope scope{"s", "1"};
+  const detail::TimeBase tb = time_base();
+  Records records;
+  SpanBatch batch(resource, scope, tb);
+  const std::string long_value(300, 'x');
+  const std::string bad_value = "v\xE2\x82" + std::string(200, 'y');
+  std::uint64_t n = 1;
+  const auto add = [&](const SchemaInfo& schema, const Body& body, bool extras) {
+    RecordHeader h = header(n, static_cast<SpanKind>(n % 6), 0x01);
+    h.schema = &schema;
+    if (n % 2 == 0) set_parent(h, span_id(100 + n), n % 4 == 0);
+    Body b = body;
+    if (extras) {
+      detail::put_attribute(b, "dynamic", std::int64_t{-5});
+      detail::put_status_message(b, h.bits, "why");
+      h.status = static_cast<std::uint8_t>(StatusCode::Error);
+      if (n % 3 == 0) detail::put_trace_state(b, h.bits, "k=v");
+    }
+    batch.add_record(records.add(h, b));
+    ++n;
+  };
+  const auto all_types = [&](std::string_view s, std::int64_t i, bool flag, double d,
+                             std::string_view bad) {
+    Body b;
+    detail::put_str(b, s);
+    detail::put_int(b, i);
+    b.push(flag ? 1 : 0);
+    detail::put_raw(b, d);
+    detail::put_str(b, bad);
+    detail::put_int(b, i / 2);
+    return b;
+  };
+  const auto one = [](std::string_view v) {
+    Body b;
+    detail::put_str(b, v);
+    return b;
+  };
+  Body many;
+  for (std::int64_t i = 0; i < 40; ++i) detail::put_int(many, i * 1000);
+  for (int round = 0; round < 3; ++round) {
+    add(kAllTypesSchema, all_types("", 0, false, 0.0, ""), false);
+    add(kAllTypesSchema, all_types(long_value, INT64_MIN, true, -2.5, bad_value), round == 1);
+    add(kAllTypesSchema, all_types("job", INT64_MAX, true, 1e300, "\xFF"), round == 2);
+    // Five schemas of one field each: more than the cache holds, so entries are replaced.
+    add(kSchemaA, one("a"), false);
+    add(kSchemaB, one(long_value), true);
+    add(kSchemaC, one(bad_value), false);
+    add(kSchemaD, one(""), true);
+    add(kSchemaE, one("e"), false);
+    add(kManySchema, many, round == 0);
+    add(kKrishivSchema, krishiv_body("job-42", 7, -1, "op"), true);
+  }
+
+  std::string reference;
+  {
+    ProtobufWriter w(reference);
+    for (std::size_t i = 0; i < batch.size(); ++i) detail::otlp::write_span(w, batch[i]);
+    w.finish();
+  }
+  std::string fast;
+  {
+    ProtobufWriter w(fast);
+    detail::otlp::SchemaCache cache;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      detail::otlp::write_span(w, batch[i], cache);
+    }
+    w.finish();
+  }
+  CHECK(hex(fast) == hex(reference));
+  std::string out;
+  OtlpEncoder{}.encode(batch, out);
+  CHECK(OtlpEncoder::encoded_size(batch) == out.size());
+}

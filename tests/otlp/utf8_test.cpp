@@ -44,11 +44,13 @@ constexpr std::string_view kRepairedLong = "01234567" R "abcdefghijklmn\xE2\x9C\
 // the bytes with libprotobuf. nullopt when libprotobuf rejects them.
 std::optional<pb::ExportTraceServiceRequest> encode_and_parse(
     const std::function<void(Body&)>& body, const Resource& resource = Resource{},
-    const InstrumentationScope& scope = InstrumentationScope{}) {
+    const InstrumentationScope& scope = InstrumentationScope{},
+    const SchemaInfo* schema = nullptr) {
   const detail::TimeBase tb = time_base();
   Records records;
   SpanBatch batch{resource, scope, tb};
   RecordHeader h = header(1, SpanKind::Internal, 0x01);
+  h.schema = schema;
   Body b;
   body(b);
   batch.add_record(records.add(h, b));
@@ -85,6 +87,26 @@ TEST_CASE("span name", "[otlp][utf8]") {
     REQUIRE(req);
     CHECK(only_span(*req).name() == good);
   }
+}
+
+// The encoder checks a schema's name and keys once per request, not per span: still repaired.
+TEST_CASE("schema span name, field keys and values", "[otlp][utf8]") {
+  static constexpr FieldInfo kFields[] = {{kBad, ValueType::String}, {kBadLong, ValueType::Int}};
+  static constexpr SchemaInfo kSchema{kBadLong, kFields, 2};
+  const auto req = encode_and_parse(
+      [](Body& b) {
+        detail::put_str(b, kBad);
+        detail::put_int(b, 42);
+      },
+      Resource{}, InstrumentationScope{}, &kSchema);
+  REQUIRE(req);
+  const auto& span = only_span(*req);
+  CHECK(span.name() == kRepairedLong);
+  REQUIRE(span.attributes_size() == 2);
+  CHECK(span.attributes(0).key() == kRepaired);
+  CHECK(span.attributes(0).value().string_value() == kRepaired);
+  CHECK(span.attributes(1).key() == kRepairedLong);
+  CHECK(span.attributes(1).value().int_value() == 42);
 }
 
 TEST_CASE("valid UTF-8 is sent unchanged", "[otlp][utf8]") {

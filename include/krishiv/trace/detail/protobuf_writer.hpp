@@ -77,6 +77,17 @@ class ProtobufWriter {
     }
   }
 
+  // ---- a raw cursor, for hot paths that write many small pieces ----
+  // cursor(n) reserves n bytes and returns where to write them; advance_to(end) records how far
+  // the caller wrote. Bytes stored through a local pointer keep the position in a register: a
+  // char store may alias anything, so stores through data_ make the compiler reload pos_ (and
+  // data_) after every byte.
+  char* cursor(std::size_t n) {
+    reserve(n);
+    return data_ + pos_;
+  }
+  void advance_to(const char* end) noexcept { pos_ = static_cast<std::size_t>(end - data_); }
+
   // ---- fields (key + value), each reserving its own room ----
   void varint_field(std::uint32_t key, std::uint64_t v) {
     reserve(5 + 10);
@@ -161,6 +172,33 @@ class ProtobufWriter {
   std::size_t pos_ = 0;
   std::size_t cap_ = 0;
 };
+
+// Cursor primitives (ProtobufWriter::cursor): each writes at p and returns the end.
+inline char* put_varint_at(char* p, std::uint64_t v) noexcept {
+  auto* q = reinterpret_cast<std::uint8_t*>(p);
+  return reinterpret_cast<char*>(write_varint(q, v));
+}
+inline char* put_raw_at(char* p, const void* src, std::size_t n) noexcept {
+  std::memcpy(p, src, n);
+  return p + n;
+}
+inline char* put_fixed64_at(char* p, std::uint64_t v) noexcept {
+  // Fixed-width protobuf fields are little-endian.
+  if constexpr (std::endian::native == std::endian::little) {
+    std::memcpy(p, &v, sizeof v);
+    return p + sizeof v;
+  } else {
+    for (std::size_t i = 0; i < sizeof v; ++i) *p++ = static_cast<char>(v >> (8 * i));
+    return p;
+  }
+}
+// t.size bytes: valid text as it is, anything else repaired.
+inline char* put_text_at(char* p, const Utf8Text& t) noexcept {
+  if (t.valid()) [[likely]]
+    return put_raw_at(p, t.bytes.data(), t.bytes.size());
+  write_utf8_text(t, p);
+  return p + t.size;
+}
 
 // Counts the bytes ProtobufWriter would write.
 class ProtobufSizer {

@@ -243,31 +243,9 @@ void write_link(W& w, const LinkView& l) {
   w.end_len(m);
 }
 
+// Everything after the attributes, in field-number order.
 template <typename W>
-void write_span(W& w, const SpanView& s) {
-  const LenMark m = w.begin_len(scope_spans::spans, kSpanGuess);
-  const TraceId trace_id = s.trace_id();
-  const SpanId span_id = s.span_id();
-  w.reserve(2 + TraceId::kSize + 2 + SpanId::kSize);
-  w.put_byte(static_cast<std::uint8_t>(span::trace_id));
-  w.put_byte(TraceId::kSize);
-  w.put_raw(trace_id.data(), TraceId::kSize);
-  w.put_byte(static_cast<std::uint8_t>(span::span_id));
-  w.put_byte(SpanId::kSize);
-  w.put_raw(span_id.data(), SpanId::kSize);
-  if (const auto ts = s.trace_state(); !ts.empty()) w.string_field(span::trace_state, ts);
-  // A root span's parent_span_id MUST be empty (trace.proto), so it is omitted.
-  if (const SpanId parent = s.parent_span_id(); s.has_parent() && parent.is_valid()) {
-    w.bytes_field(span::parent_span_id, parent.data(), SpanId::kSize);
-  }
-  if (const auto name = s.name(); !name.empty()) w.string_field(span::name, name);
-  if (const auto kind = static_cast<std::uint8_t>(s.kind()); kind != 0) {
-    w.varint_field(span::kind, kind);
-  }
-  if (const auto t = s.start_unix_ns(); t != 0) w.fixed64_field(span::start_time_unix_nano, t);
-  if (const auto t = s.end_unix_ns(); t != 0) w.fixed64_field(span::end_time_unix_nano, t);
-  s.for_each_attribute(
-      [&](std::string_view k, const ValueView& v) { write_key_value(w, span::attributes, k, v); });
+void write_span_tail(W& w, const SpanView& s) {
   if (const auto d = s.dropped_attributes_count(); d != 0) {
     w.varint_field(span::dropped_attributes_count, d);
   }
@@ -293,6 +271,222 @@ void write_span(W& w, const SpanView& s) {
     flags |= kContextHasIsRemote | (*remote ? kContextIsRemote : 0);
   }
   if (flags != 0) w.fixed32_field(span::flags, flags);
+}
+
+// Any span, with any writer: the reference encoding (the sizer uses it).
+template <typename W>
+void write_span(W& w, const SpanView& s) {
+  const LenMark m = w.begin_len(scope_spans::spans, kSpanGuess);
+  const TraceId trace_id = s.trace_id();
+  const SpanId span_id = s.span_id();
+  w.reserve(2 + TraceId::kSize + 2 + SpanId::kSize);
+  w.put_byte(static_cast<std::uint8_t>(span::trace_id));
+  w.put_byte(TraceId::kSize);
+  w.put_raw(trace_id.data(), TraceId::kSize);
+  w.put_byte(static_cast<std::uint8_t>(span::span_id));
+  w.put_byte(SpanId::kSize);
+  w.put_raw(span_id.data(), SpanId::kSize);
+  if (const auto ts = s.trace_state(); !ts.empty()) w.string_field(span::trace_state, ts);
+  // A root span's parent_span_id MUST be empty (trace.proto), so it is omitted.
+  if (const SpanId parent = s.parent_span_id(); s.has_parent() && parent.is_valid()) {
+    w.bytes_field(span::parent_span_id, parent.data(), SpanId::kSize);
+  }
+  if (const auto name = s.name(); !name.empty()) w.string_field(span::name, name);
+  if (const auto kind = static_cast<std::uint8_t>(s.kind()); kind != 0) {
+    w.varint_field(span::kind, kind);
+  }
+  if (const auto t = s.start_unix_ns(); t != 0) w.fixed64_field(span::start_time_unix_nano, t);
+  if (const auto t = s.end_unix_ns(); t != 0) w.fixed64_field(span::end_time_unix_nano, t);
+  s.for_each_attribute(
+      [&](std::string_view k, const ValueView& v) { write_key_value(w, span::attributes, k, v); });
+  write_span_tail(w, s);
+  w.end_len(m);
+}
+
+// The bytes every span of a schema shares, encoded once per request instead of once per span:
+// the name field and each field's KeyValue.key field, their strings UTF-8 checked (and
+// repaired) here. Holds a few schemas, replaced round robin; a schema too large for an entry
+// takes the reference path.
+class SchemaCache {
+ public:
+  static constexpr std::size_t kSchemas = 4;
+  static constexpr std::size_t kFields = 32;
+  static constexpr std::size_t kBytes = 1024;
+
+  struct Entry {
+    const SchemaInfo* schema = nullptr;
+    // Piece 0 is the name field, piece 1 + i field i's key field: bytes [end[j-1], end[j]).
+    std::uint16_t end[kFields + 1];
+    char bytes[kBytes];
+
+    std::string_view piece(std::size_t j) const noexcept {
+      const std::size_t from = j == 0 ? 0 : end[j - 1];
+      return {bytes + from, end[j] - from};
+    }
+  };
+
+  // nullptr when the schema does not fit an entry.
+  const Entry* find(const SchemaInfo* schema) noexcept {
+    for (const Entry& e : entries_) {
+      if (e.schema == schema) return &e;
+    }
+    Entry& e = entries_[next_];
+    next_ = (next_ + 1) % kSchemas;
+    e.schema = fill(e, *schema) ? schema : nullptr;
+    return e.schema != nullptr ? &e : nullptr;
+  }
+
+ private:
+  static bool fill(Entry& e, const SchemaInfo& schema) noexcept {
+    if (schema.field_count > kFields) return false;
+    std::size_t pos = 0;
+    // An empty string is an omitted field, as in the reference path.
+    const auto put = [&](std::uint32_t key, std::string_view text, std::size_t j) {
+      if (!text.empty()) {
+        const Utf8Text t = utf8_text(text);
+        if (t.size > kBytes - pos - 6) return false;  // pos <= kBytes - 6 holds before each
+        char* p = e.bytes + pos;
+        *p++ = static_cast<char>(key);
+        p = put_varint_at(p, t.size);
+        p = put_text_at(p, t);
+        pos = static_cast<std::size_t>(p - e.bytes);
+      }
+      if (pos > kBytes - 6) return false;
+      e.end[j] = static_cast<std::uint16_t>(pos);
+      return true;
+    };
+    static_assert(span::name < 0x80 && key_value::key < 0x80, "one-byte field keys");
+    if (!put(span::name, schema.name, 0)) return false;
+    for (std::size_t i = 0; i < schema.field_count; ++i) {
+      if (!put(key_value::key, schema.fields[i].key, 1 + i)) return false;
+    }
+    return true;
+  }
+
+  Entry entries_[kSchemas];
+  std::size_t next_ = 0;
+};
+
+// A schema field as a span attribute: its key field comes encoded from the cache, every length
+// is known before writing, and the bytes go through one cursor.
+inline void write_schema_attribute(ProtobufWriter& w, std::string_view key_field,
+                                   std::string_view key, const ValueView& v) {
+  static_assert(span::attributes < 0x80 && key_value::value < 0x80, "one-byte field keys");
+  // The value's size first, then one reservation and one pass.
+  Utf8Text text{};
+  std::uint64_t u = 0;
+  std::size_t vsz = 0;
+  switch (v.type()) {
+    case ValueType::String:
+      text = utf8_text(v.as_string());
+      vsz = 1 + varint_size(text.size) + text.size;
+      break;
+    case ValueType::Int:
+      // int64 is a plain varint of the two's complement (not zigzag).
+      u = static_cast<std::uint64_t>(v.as_int());
+      vsz = 1 + varint_size(u);
+      break;
+    case ValueType::Bool:
+      u = v.as_bool() ? 1 : 0;
+      vsz = 2;
+      break;
+    case ValueType::Double:
+      u = std::bit_cast<std::uint64_t>(v.as_double());
+      vsz = 9;
+      break;
+    default:
+      return write_key_value(w, span::attributes, key, v);
+  }
+  const std::size_t kn = key_field.size();
+  const std::size_t kvsize = kn + 1 + varint_size(vsz) + vsz;
+  char* p = w.cursor(1 + 5 + kvsize);
+  *p++ = static_cast<char>(span::attributes);
+  p = put_varint_at(p, kvsize);
+  p = put_raw_at(p, key_field.data(), kn);
+  *p++ = static_cast<char>(key_value::value);
+  p = put_varint_at(p, vsz);
+  switch (v.type()) {
+    case ValueType::String:
+      *p++ = static_cast<char>(any_value::string_value);
+      p = put_varint_at(p, text.size);
+      p = put_text_at(p, text);
+      break;
+    case ValueType::Int:
+      *p++ = static_cast<char>(any_value::int_value);
+      p = put_varint_at(p, u);
+      break;
+    case ValueType::Bool:
+      *p++ = static_cast<char>(any_value::bool_value);
+      *p++ = static_cast<char>(u);
+      break;
+    default:
+      *p++ = static_cast<char>(any_value::double_value);
+      p = put_fixed64_at(p, u);
+      break;
+  }
+  w.advance_to(p);
+}
+
+// Any writer but ProtobufWriter: the reference path.
+template <typename W>
+void write_span(W& w, const SpanView& s, SchemaCache&) {
+  write_span(w, s);
+}
+
+// The encoder's hot path, byte for byte the reference encoding: a schema span's fixed fields go
+// through one cursor, its name and keys come from the cache. Spans with a trace state, and
+// spans without a schema, take the reference path.
+inline void write_span(ProtobufWriter& w, const SpanView& s, SchemaCache& cache) {
+  const SchemaInfo* schema = s.schema();
+  const SchemaCache::Entry* e = nullptr;
+  if (schema != nullptr && s.trace_state().empty()) e = cache.find(schema);
+  if (e == nullptr) return write_span(w, s);
+  static_assert(span::start_time_unix_nano < 0x80 && span::end_time_unix_nano < 0x80 &&
+                    span::kind < 0x80 && span::parent_span_id < 0x80,
+                "one-byte field keys");
+  const LenMark m = w.begin_len(scope_spans::spans, kSpanGuess);
+  const std::string_view name_field = e->piece(0);
+  char* p = w.cursor(3 * 2 + TraceId::kSize + 2 * SpanId::kSize + name_field.size() + 2 + 2 * 9);
+  const TraceId trace_id = s.trace_id();
+  const SpanId span_id = s.span_id();
+  *p++ = static_cast<char>(span::trace_id);
+  *p++ = static_cast<char>(TraceId::kSize);
+  p = put_raw_at(p, trace_id.data(), TraceId::kSize);
+  *p++ = static_cast<char>(span::span_id);
+  *p++ = static_cast<char>(SpanId::kSize);
+  p = put_raw_at(p, span_id.data(), SpanId::kSize);
+  // A root span's parent_span_id MUST be empty (trace.proto), so it is omitted.
+  if (const SpanId parent = s.parent_span_id(); s.has_parent() && parent.is_valid()) {
+    *p++ = static_cast<char>(span::parent_span_id);
+    *p++ = static_cast<char>(SpanId::kSize);
+    p = put_raw_at(p, parent.data(), SpanId::kSize);
+  }
+  p = put_raw_at(p, name_field.data(), name_field.size());
+  if (const auto kind = static_cast<std::uint8_t>(s.kind()); kind != 0) {
+    *p++ = static_cast<char>(span::kind);
+    p = put_varint_at(p, kind);
+  }
+  if (const auto t = s.start_unix_ns(); t != 0) {
+    *p++ = static_cast<char>(span::start_time_unix_nano);
+    p = put_fixed64_at(p, t);
+  }
+  if (const auto t = s.end_unix_ns(); t != 0) {
+    *p++ = static_cast<char>(span::end_time_unix_nano);
+    p = put_fixed64_at(p, t);
+  }
+  w.advance_to(p);
+  std::size_t field = 0;
+  const std::size_t fields = schema->field_count;
+  s.for_each_attribute([&](std::string_view k, const ValueView& v) {
+    // Schema fields come first, in schema order; then the span's other attributes.
+    if (field < fields) {
+      write_schema_attribute(w, e->piece(1 + field), k, v);
+      ++field;
+    } else {
+      write_key_value(w, span::attributes, k, v);
+    }
+  });
+  write_span_tail(w, s);
   w.end_len(m);
 }
 
@@ -334,7 +528,8 @@ void write_request(W& w, const SpanBatch& batch, std::size_t begin, std::size_t 
   // envelopes, OTLP specification).
   if (begin >= end) return;
   const Envelope e = open_envelope(w, batch);
-  for (std::size_t i = begin; i < end; ++i) write_span(w, batch[i]);
+  SchemaCache cache;
+  for (std::size_t i = begin; i < end; ++i) write_span(w, batch[i], cache);
   close_envelope(w, e);
 }
 
@@ -368,9 +563,10 @@ class OtlpEncoder {
     std::size_t i = begin;
     if (i < batch.size()) {
       const detail::otlp::Envelope e = detail::otlp::open_envelope(w, batch);
+      detail::otlp::SchemaCache cache;
       for (; i < batch.size(); ++i) {
         const std::size_t before = w.size();
-        detail::otlp::write_span(w, batch[i]);
+        detail::otlp::write_span(w, batch[i], cache);
         if (w.size() + detail::otlp::kEnvelopeSlack > max_bytes) {
           w.truncate(before);
           break;
