@@ -196,14 +196,17 @@ TEST_CASE("collector absent: flush and shutdown return, spans count as failed, m
   const auto p = provider.stats();
   const auto s = otlp->stats();
   INFO("flushed=" << flushed << " exported=" << p.exported << " failed=" << p.export_failed
-                  << " dropped=" << p.dropped_queue_full << " last_error=" << s.last_error);
+                  << " dropped=" << p.dropped_queue_full << " buffer_bytes=" << p.buffer_bytes
+                  << " last_error=" << s.last_error);
   CHECK(p.exported == 0);
   CHECK(s.spans_exported == 0);
   CHECK(s.spans_failed > 0);
   CHECK(s.spans_failed == p.export_failed);
-  // A bounded queue: far fewer spans were ever held than were ended; the rest were dropped.
+  // A bounded queue: the buffers never grew with the spans ended (50,000 of them need about
+  // 5 MB), and what did not fit was dropped. How many went through the queue and failed depends
+  // on how fast the producer ran against the failing exports: not asserted.
   CHECK(p.dropped_queue_full > 0);
-  CHECK(p.export_failed < 5'000);
+  CHECK(p.buffer_bytes < 1024 * 1024);
   CHECK(p.exported + p.export_failed + p.dropped_queue_full == kSpans);
   CHECK(s.last_error.find("UNAVAILABLE") != std::string::npos);
   CHECK(log.find("UNAVAILABLE") != std::string::npos);
