@@ -30,7 +30,7 @@ namespace {
 
 std::size_t count_named(const std::vector<kt::SpanData>& spans, const std::string& prefix) {
   std::size_t n = 0;
-  for (const auto& s : spans) n += s.name.rfind(prefix, 0) == 0 ? 1 : 0;
+  for (const auto& s : spans) n += s.name.rfind(prefix, 0) == 0 ? 1u : 0u;
   return n;
 }
 
