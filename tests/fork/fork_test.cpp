@@ -26,6 +26,18 @@
 using namespace std::chrono_literals;
 namespace kt = krishiv::trace;
 
+// AddressSanitizer's allocator (clang 14's runtime) is not fork-safe: a thread of the parent can
+// hold its lock at the fork, and the child's first thread start then waits for it forever (seen
+// in pthread_getattr_np's free()). glibc's malloc takes its locks around fork(), so this is the
+// sanitizer's, not the library's.
+#if defined(__SANITIZE_ADDRESS__)
+#define KT_FORK_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define KT_FORK_ASAN 1
+#endif
+#endif
+
 namespace {
 
 std::size_t count_named(const std::vector<kt::SpanData>& spans, const std::string& prefix) {
