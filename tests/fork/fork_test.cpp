@@ -129,6 +129,12 @@ TEST_CASE("fork: parent and child each export their own spans, once", "[fork]") 
 }
 
 TEST_CASE("fork: a child forked while other threads record, start and exit still works", "[fork]") {
+#if defined(KT_FORK_ASAN)
+  WARN(
+      "skipped under AddressSanitizer: its allocator deadlocks a child forked while threads "
+      "allocate (see the top of this file)");
+  return;
+#endif
   auto sink = std::make_shared<CountingExporter>();
   kt::BatchOptions b = quick_batches();
   b.max_queue_size = 512;  // small: chunks hand off often, the export thread stays busy
