@@ -53,6 +53,12 @@ class ExportCallback {
   std::unique_ptr<Base> impl_;
 };
 
+// What becomes of an exporter in the child of a fork() (SpanExporter::after_fork).
+enum class ForkRule {
+  Keep,      // the child goes on with it
+  Unusable,  // the child cannot export with it: its spans are counted as failed
+};
+
 class SpanExporter {
  public:
   virtual ~SpanExporter() = default;
@@ -78,6 +84,13 @@ class SpanExporter {
   // shutdown whose deadline passed): an exporter that keeps per-span totals counts them as
   // failed, so that its totals add up too.
   virtual void discarded(std::size_t /*spans*/) noexcept {}
+
+  // fork(): called in the child, before its export thread starts, with no other thread running.
+  // The parent's export thread was between batches at the fork (no call of this exporter in
+  // progress), but any thread of the exporter's own stayed in the parent. Keep (the default) suits
+  // an exporter without threads. Unusable: the child counts its spans as failed and never calls
+  // or destroys this exporter (its destructor would wait for threads that are not there).
+  virtual ForkRule after_fork() noexcept { return ForkRule::Keep; }
 };
 
 // ---- the registry: exporters selectable by name ----------------------------------------------

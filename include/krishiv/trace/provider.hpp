@@ -51,6 +51,7 @@ class SharedExporter : public SpanExporter {
   bool force_flush(std::chrono::milliseconds t) override { return e_->force_flush(t); }
   void shutdown(std::chrono::milliseconds t) override { e_->shutdown(t); }
   void cancel() noexcept override { e_->cancel(); }
+  ForkRule after_fork() noexcept override { return e_->after_fork(); }
 
  private:
   std::shared_ptr<SpanExporter> e_;

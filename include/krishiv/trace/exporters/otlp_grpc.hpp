@@ -184,6 +184,15 @@ class OtlpGrpcExporter : public SpanExporter {
     transport_.cancel();
   }
 
+  // fork(): the child cannot use gRPC. Its threads (and this exporter's) stay in the parent, and
+  // the child shares the parent's epoll descriptor, so a child polling it would take the parent's
+  // events. gRPC's own fork support (GRPC_ENABLE_FORK_SUPPORT, grpc_prefork()) does not help the
+  // callback API: gRPC 1.51 skips its fork handlers while its callback threads wait in a
+  // completion queue, which they always do. So the child's spans are counted as failed
+  // (PipelineStats::export_failed), promptly, and gRPC is never called there; this exporter is
+  // not destroyed in the child (its destructor would wait for threads that are not there).
+  ForkRule after_fork() noexcept override { return ForkRule::Unusable; }
+
   // Spans the pipeline gave up on at a timed-out shutdown count as failed here too.
   void discarded(std::size_t spans) noexcept override {
     spans_failed_.fetch_add(spans, std::memory_order_relaxed);

@@ -12,6 +12,16 @@
 // outnumber the pipelines alive at once), and the pipeline's id: at its end, the span records
 // only if the pipeline this thread keeps alive has that id. No reference count is taken per span:
 // that would be an atomic read-modify-write on a line every recording thread shares.
+//
+// fork(): the child gets a pipeline of its own (handlers registered once with pthread_atfork, at
+// the first install). Before the fork, each export thread is brought to rest between batches,
+// then the locks another thread could hold mid-update are taken, so the child finds them free
+// and what they guard whole. In the child, each pipeline discards the spans buffered in the
+// parent (the parent exports them; exporting them here too would send them twice), starts its
+// counters from zero and its export thread anew. Spans open at the fork exist in both processes:
+// the parent's copy is the one recorded; the child's ends as a span whose provider is gone
+// (TracerProvider::dropped_without_provider()), because each pipeline takes a new id in the child.
+// The sampled hot path is unchanged: it already compares that id at span end.
 
 #include <atomic>
 #include <cstddef>
@@ -19,6 +29,8 @@
 #include <memory>
 #include <mutex>
 #include <vector>
+
+#include <pthread.h>
 
 #include "krishiv/trace/pipeline/front_end.hpp"
 #include "krishiv/trace/sampler.hpp"
@@ -84,11 +96,13 @@ struct ActivePipeline {
   // Spans that ended after their provider was destroyed (TracerProvider::dropped_without_provider).
   std::atomic<std::uint64_t> dropped_without_provider{0};
 
+  static void register_fork_handlers() noexcept;
   static ActivePipeline& get() noexcept {
     static ActivePipeline* a = new ActivePipeline;  // never destroyed: threads may outlive main
     return *a;
   }
   void install(std::shared_ptr<Pipeline> p) {
+    register_fork_handlers();
     std::lock_guard lock(mu);
     PipelineSlot* slot = free_slots;
     if (slot != nullptr) {
@@ -194,6 +208,46 @@ inline Pipeline* active_pipeline() {
   if (p == t_fast.pipeline) [[likely]]
     return p;
   return bind_thread_slow();
+}
+
+// The order: export threads at rest first (one may need a front end's registry lock to get
+// there); then the active pipeline's lock before the front ends' (a thread binding to a pipeline
+// releases the former before it takes the latter; nothing holds a front end's lock while taking
+// it). The list of front ends is held throughout, so none comes or goes.
+inline void fork_prepare() noexcept {
+  auto& fronts = FrontEnd::all_front_ends();
+  fronts.mu.lock();
+  for (FrontEnd* f : fronts.list) f->park_for_fork();
+  ActivePipeline::get().mu.lock();
+  for (FrontEnd* f : fronts.list) f->lock_for_fork();
+}
+
+inline void fork_parent() noexcept {
+  auto& fronts = FrontEnd::all_front_ends();
+  for (FrontEnd* f : fronts.list) f->unlock_after_fork();
+  ActivePipeline::get().mu.unlock();
+  for (FrontEnd* f : fronts.list) f->resume_after_fork();
+  fronts.mu.unlock();
+}
+
+// Locks taken in fork_prepare() by this thread, which is the child's only one: unlocked as the
+// parent's are.
+inline void fork_child() noexcept {
+  auto& a = ActivePipeline::get();
+  for (const auto& p : a.installed) {
+    p->id = ++a.last_id;
+    p->slot->id = p->id;
+  }
+  auto& fronts = FrontEnd::all_front_ends();
+  for (FrontEnd* f : fronts.list) f->reset_in_child(t_fast.buffer);
+  a.mu.unlock();
+  for (FrontEnd* f : fronts.list) f->restart_in_child();
+  fronts.mu.unlock();
+}
+
+inline void ActivePipeline::register_fork_handlers() noexcept {
+  static const bool registered = ::pthread_atfork(&fork_prepare, &fork_parent, &fork_child) == 0;
+  static_cast<void>(registered);
 }
 
 }  // namespace krishiv::trace::detail

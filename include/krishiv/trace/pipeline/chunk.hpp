@@ -25,6 +25,7 @@ struct Chunk {
   std::uint32_t read_spans = 0;  // export thread only: records in those bytes
   std::atomic<std::uint32_t> committed{0};
   bool pooled = true;             // oversized one-off chunks are freed, not recycled
+  bool fork_seen = false;         // FrontEnd::reset_in_child's mark (in the padding)
   ThreadBuffer* owner = nullptr;  // the thread that filled it
 
   std::uint8_t* data() noexcept { return reinterpret_cast<std::uint8_t*>(this + 1); }

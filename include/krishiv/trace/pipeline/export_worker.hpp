@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -33,7 +34,14 @@
 
 namespace krishiv::trace::detail {
 
-class ExportWorker : public std::enable_shared_from_this<ExportWorker> {
+// What the child of a fork() exports with when its exporter cannot be used there.
+class UnusableAfterFork final : public SpanExporter {
+ public:
+  ExportResult export_batch(const SpanBatch&) override { return ExportResult::Failure; }
+};
+
+class ExportWorker final : public std::enable_shared_from_this<ExportWorker>,
+                           public ForkParticipant {
  public:
   ExportWorker(std::shared_ptr<FrontEnd> front_end, std::unique_ptr<SpanExporter> exporter,
                BatchOptions options, Resource resource, InstrumentationScope scope)
@@ -43,11 +51,19 @@ class ExportWorker : public std::enable_shared_from_this<ExportWorker> {
         resource_(std::move(resource)),
         scope_(std::move(scope)) {}
 
+  ~ExportWorker() { front_->set_fork_participant(nullptr); }
+
+  ExportWorker(const ExportWorker&) = delete;
+  ExportWorker& operator=(const ExportWorker&) = delete;
+
   // Starts the export thread, detached: it keeps the worker alive until it ends, so a shutdown
-  // that times out on a stuck exporter can return.
+  // that times out on a stuck exporter can return. Detached also for fork(): no std::thread
+  // object names the parent's thread, so the child has no handle it could neither join nor
+  // destroy (~thread of a joinable handle terminates; joining a thread of the parent is
+  // undefined), and starts its own the same way.
   void start() {
-    auto self = shared_from_this();
-    std::thread([self] { self->run(); }).detach();
+    front_->set_fork_participant(this);
+    launch();
   }
 
   // ---- control (any thread) -----------------------------------------------------------------
@@ -71,8 +87,71 @@ class ExportWorker : public std::enable_shared_from_this<ExportWorker> {
     return s;
   }
 
+  // ---- fork() (ForkParticipant; pipeline/active.hpp) ------------------------------------------
+
+  bool park_for_fork(std::unique_lock<std::mutex>& lock) noexcept override {
+    if (stopped_) return true;
+    fork_pending_ = true;
+    front_->wake();
+    return fork_cv_.wait_for(lock, kForkPark, [&] { return parked_ || stopped_; });
+  }
+
+  void resume_after_fork() noexcept override {
+    fork_pending_ = false;
+    fork_cv_.notify_all();
+  }
+
+  // The child has the worker's memory but not its thread, nor the threads waiting in request():
+  // new condition variables over the old ones (never destroyed: their destructors would wait for
+  // those waiters), the parent's requests taken as served (nobody here waits for them), counters
+  // from zero, the exporter's rule for the child (SpanExporter::after_fork), and a new thread.
+  // The exporter is swapped here, before any other thread of the child can call cancel() on it.
+  void restart_in_child(bool parked) noexcept override {
+    new (&done_cv_) std::condition_variable;
+    new (&fork_cv_) std::condition_variable;
+    fork_pending_ = false;
+    parked_ = false;
+    completed_ = requested_;
+    completed_snapshot_ = requested_;
+    busy_ = false;
+    exported_.store(0, std::memory_order_relaxed);
+    export_failed_.store(0, std::memory_order_relaxed);
+    if (stopped_) return;
+    // Not parked: the export thread was in an exporter call or between chunks, state the child
+    // cannot trust. The child records nothing: its spans are dropped and counted.
+    if (!parked) return disable_in_child();
+    try {
+      if (exporter_->after_fork() == ForkRule::Unusable) {
+        // Never destroyed in the child: its destructor would wait for threads of the parent.
+        static_cast<void>(exporter_.release());
+        exporter_ = std::make_unique<UnusableAfterFork>();
+      }
+      launch();
+    } catch (...) {
+      disable_in_child();
+    }
+  }
+
  private:
   enum class Request { Flush, Shutdown };
+
+  void launch() {
+    auto self = shared_from_this();
+    std::thread([self] { self->run(); }).detach();
+  }
+
+  void disable_in_child() noexcept {
+    front_->stop_accepting();
+    stopped_ = true;
+  }
+
+  // The export thread, with the front end's mutex held: at rest until the fork is done.
+  void park(std::unique_lock<std::mutex>& lock) {
+    parked_ = true;
+    fork_cv_.notify_all();
+    fork_cv_.wait(lock, [&] { return !fork_pending_; });
+    parked_ = false;
+  }
 
   bool request(Request r, std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -121,10 +200,13 @@ class ExportWorker : public std::enable_shared_from_this<ExportWorker> {
       if (busy_ && Clock::now() >= contended_until_) poll();
       {
         std::unique_lock lock(front_->mutex());
-        const auto requested = [&] { return requested_ > completed_; };
-        if (!front_->has_full() || requested()) {
-          front_->sleep_until(lock, next_scheduled, requested);
+        const auto woken = [&] { return requested_ > completed_ || fork_pending_; };
+        if (!front_->has_full() || woken()) {
+          front_->sleep_until(lock, next_scheduled, woken);
         }
+        // Between batches: no lock held but this one, no exporter call in progress, the chunks
+        // of the last batch recycled.
+        if (fork_pending_) park(lock);
         ticket = requested_;
         shutting_down = shutdown_requested_;
       }
@@ -293,6 +375,8 @@ class ExportWorker : public std::enable_shared_from_this<ExportWorker> {
   static constexpr auto kWindow = std::chrono::milliseconds(10);
   static constexpr auto kBackOff = std::chrono::milliseconds(250);
   static constexpr auto kAbandonGrace = std::chrono::seconds(2);
+  // How long fork() waits for the export thread to finish the exporter call it is in.
+  static constexpr auto kForkPark = std::chrono::seconds(2);
 
   // Requests, under the front end's mutex (the export thread sleeps on it).
   std::condition_variable done_cv_;
@@ -301,6 +385,10 @@ class ExportWorker : public std::enable_shared_from_this<ExportWorker> {
   bool shutdown_requested_ = false;
   bool stopped_ = false;
   std::chrono::milliseconds flush_timeout_{30000};
+  // The fork handshake (park_for_fork), under the same mutex.
+  std::condition_variable fork_cv_;
+  bool fork_pending_ = false;
+  bool parked_ = false;
 
   std::atomic<bool> abandoned_{false};  // shutdown timed out: count what is left as failed
   std::atomic<std::uint64_t> exported_{0};

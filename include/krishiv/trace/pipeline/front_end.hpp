@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <cstring>
 #include <mutex>
+#include <new>
 #include <utility>
 #include <vector>
 
@@ -34,6 +35,23 @@
 
 namespace krishiv::trace::detail {
 
+// What the front end asks of its export side around fork() (pipeline/active.hpp runs the
+// pthread_atfork handlers). The export worker implements it; the front end knows no more of it.
+class ForkParticipant {
+ public:
+  // Parent, before fork(), with `lock` on FrontEnd::mutex(): brings the export thread to rest
+  // between batches (holding no lock, in no exporter call), waiting a bounded time. False if it
+  // did not get there (an exporter call that takes longer): the child cannot use the export side.
+  virtual bool park_for_fork(std::unique_lock<std::mutex>& lock) noexcept = 0;
+  // Parent, after fork(), with FrontEnd::mutex() held: the export thread goes on.
+  virtual void resume_after_fork() noexcept = 0;
+  // Child (one thread): a new export thread; `parked` is what park_for_fork() returned.
+  virtual void restart_in_child(bool parked) noexcept = 0;
+
+ protected:
+  ~ForkParticipant() = default;
+};
+
 class FrontEnd {
  public:
   explicit FrontEnd(const BatchOptions& options)
@@ -42,6 +60,11 @@ class FrontEnd {
                                  ? options.max_queue_size * kNominalRecordBytes
                                  : 2 * kMaxRecordBytes) {
     SpanClock::instance();  // calibrate before the first span, not in it
+    {
+      auto& all = all_front_ends();
+      std::lock_guard lock(all.mu);
+      all.list.push_back(this);
+    }
     // Chunks are allocated here, not on the span path: the whole pool for the default queue
     // (320 KiB), the first 1 MiB of a larger one (the rest comes as it is needed).
     const std::size_t pool = max_chunks_.load(std::memory_order_relaxed);
@@ -52,6 +75,16 @@ class FrontEnd {
   }
 
   ~FrontEnd() {
+    {
+      auto& all = all_front_ends();
+      std::lock_guard lock(all.mu);
+      for (auto it = all.list.begin(); it != all.list.end(); ++it) {
+        if (*it == this) {
+          all.list.erase(it);
+          break;
+        }
+      }
+    }
     destroy_all(full_.take_all());
     destroy_all(free_.take_all());
     for (auto* list : {&threads_, &retired_}) {
@@ -198,6 +231,131 @@ class FrontEnd {
     // Back to the thread that filled it while it lives (see ThreadBuffer::free).
     (owner != nullptr && !owner->retired.load(std::memory_order_relaxed) ? owner->free : free_)
         .push(c);
+  }
+
+  // ---- fork() (pipeline/active.hpp's pthread_atfork handlers) ---------------------------------
+
+  // Every live front end, for the fork handlers: also those of providers already destroyed whose
+  // pipeline threads still hold, whose locks a thread exiting in the child takes.
+  struct AllFrontEnds {
+    std::mutex mu;
+    std::vector<FrontEnd*> list;
+  };
+  static AllFrontEnds& all_front_ends() noexcept {
+    static AllFrontEnds* all = new AllFrontEnds;  // never destroyed: threads may outlive main
+    return *all;
+  }
+
+  // The export side to park and restart around fork(); nullptr to leave it.
+  void set_fork_participant(ForkParticipant* p) {
+    std::lock_guard lock(mu_);
+    fork_participant_ = p;
+  }
+
+  // Parent, before fork(): the export thread at rest first (it may need the registry lock to get
+  // there); then both locks, in the order unregister_thread() takes them, held across fork() so
+  // that the child gets them free and the lists they guard whole.
+  void park_for_fork() noexcept {
+    std::unique_lock lock(mu_);
+    fork_parked_ = fork_participant_ == nullptr || fork_participant_->park_for_fork(lock);
+  }
+  void lock_for_fork() noexcept {
+    registry_mu_.lock();
+    mu_.lock();
+  }
+  void unlock_after_fork() noexcept {
+    mu_.unlock();
+    registry_mu_.unlock();
+  }
+  void resume_after_fork() noexcept {
+    std::lock_guard lock(mu_);
+    if (fork_participant_ != nullptr) fork_participant_->resume_after_fork();
+  }
+
+  // Child, one thread (the one that called fork(), whose buffer is `survivor` if it records
+  // here). The spans buffered here are the parent's, which exports them: the child discards them
+  // and starts from zero counters, with the same pool.
+  void reset_in_child(const ThreadBuffer* survivor) noexcept {
+    // Locked by this thread in lock_for_fork(). The condition variable's waiter was a thread of
+    // the parent: a new one goes over it, the old one is never destroyed (its destructor would
+    // wait for that waiter).
+    mu_.unlock();
+    registry_mu_.unlock();
+    new (&cv_) std::condition_variable;
+
+    // Threads other than the caller do not exist here: their buffers retire as at thread exit.
+    // Every chunk found is emptied and pooled again, but the caller's current one, emptied in
+    // place. A thread forked away in the middle of taking its next chunk can leave one in two
+    // places at once (handed off, recycled to its free stack, and still its current chunk), so
+    // each is collected once (Chunk::fork_seen); one another thread was moving between stacks
+    // is in none and is lost (not freed). The pool is recounted from the chunks found, so that
+    // it keeps its size.
+    std::vector<Chunk*> found;
+    std::vector<Chunk*> lists{full_.take_all(), free_.take_all()};
+    std::vector<Chunk*> singles;
+    std::vector<ThreadBuffer*> alive;
+    for (ThreadBuffer* tb : threads_) {
+      tb->dropped.store(0, std::memory_order_relaxed);
+      lists.push_back(tb->free.take_all());
+      if (tb == survivor) {
+        alive.push_back(tb);
+        continue;
+      }
+      if (Chunk* c = tb->current.exchange(nullptr, std::memory_order_relaxed)) singles.push_back(c);
+      tb->retired.store(true, std::memory_order_relaxed);
+      max_chunks_.fetch_sub(1, std::memory_order_relaxed);
+      retired_.push_back(tb);
+    }
+    threads_ = std::move(alive);
+    for (ThreadBuffer* tb : retired_) {
+      if (tb->retired.load(std::memory_order_relaxed)) lists.push_back(tb->free.take_all());
+    }
+    Chunk* kept = survivor != nullptr && !threads_.empty()
+                      ? threads_.front()->current.load(std::memory_order_relaxed)
+                      : nullptr;
+    for (Chunk* list : lists) {
+      for (Chunk* c = list; c != nullptr; c = c->next) c->fork_seen = false;
+    }
+    for (Chunk* c : singles) c->fork_seen = false;
+    if (kept != nullptr) kept->fork_seen = true;
+    const auto collect = [&found](Chunk* c) {
+      if (c->fork_seen) return;
+      c->fork_seen = true;
+      found.push_back(c);
+    };
+    for (Chunk* list : lists) {
+      for (Chunk* c = list; c != nullptr; c = c->next) collect(c);
+    }
+    for (Chunk* c : singles) collect(c);
+    std::size_t pooled = 0;
+    if (kept != nullptr) {  // after the lists: it may be in one, whose links reset() would cut
+      kept->reset();
+      ++pooled;
+    }
+    for (Chunk* c : found) {
+      if (!c->pooled) {
+        Chunk::destroy(c);
+        continue;
+      }
+      c->reset();
+      free_.push(c);
+      ++pooled;
+    }
+    allocated_.store(pooled, std::memory_order_relaxed);
+    // The parent's oversized chunks were all handed off (destroyed above) or destroyed by the
+    // export thread before it parked.
+    oversized_bytes_.store(0, std::memory_order_relaxed);
+    pending_.store(0, std::memory_order_relaxed);
+    sleeping_.store(false, std::memory_order_relaxed);
+    retired_dropped_ = 0;
+    dropped_inactive_.store(0, std::memory_order_relaxed);
+    dropped_too_large_.store(0, std::memory_order_relaxed);
+    truncated_.store(0, std::memory_order_relaxed);
+  }
+  // Child, after reset_in_child() and the other libraries' fork handlers (gRPC's).
+  void restart_in_child() noexcept {
+    std::lock_guard lock(mu_);
+    if (fork_participant_ != nullptr) fork_participant_->restart_in_child(fork_parked_);
   }
 
   // The doorbell. Its mutex also guards the export worker's requests, whose predicate the sleep
@@ -353,6 +511,8 @@ class FrontEnd {
 
   std::mutex mu_;
   std::condition_variable cv_;
+  ForkParticipant* fork_participant_ = nullptr;  // under mu_
+  bool fork_parked_ = true;                      // between the fork handlers
 
   alignas(64) std::atomic<bool> shut_down_{false};
   alignas(64) std::atomic<bool> sleeping_{false};
