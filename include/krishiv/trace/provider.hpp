@@ -14,7 +14,6 @@
 // outlive its provider.
 
 #include <atomic>
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -24,6 +23,7 @@
 #include <string_view>
 #include <utility>
 
+#include "krishiv/trace/detail/chrono.hpp"
 #include "krishiv/trace/detail/env.hpp"
 #include "krishiv/trace/exporter.hpp"
 #include "krishiv/trace/pipeline/active.hpp"

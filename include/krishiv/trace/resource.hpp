@@ -12,8 +12,10 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include "krishiv/trace/attribute.hpp"
@@ -85,13 +87,14 @@ class Resource {
       auto exe = detail::process_executable_name();
       return exe.empty() ? std::string("unknown_service") : "unknown_service:" + exe;
     }();
+    // put_string rather than assigning an initializer list: that assignment instantiates the
+    // variant's copy assignment for every alternative, a compile cost every includer pays.
     Resource r;
-    r.attributes = {
-        {"service.name", service_name},
-        {"telemetry.sdk.language", std::string("cpp")},
-        {"telemetry.sdk.name", std::string("krishiv-trace")},
-        {"telemetry.sdk.version", std::string(kVersion)},
-    };
+    r.attributes.reserve(4);
+    r.put_string("service.name", service_name);
+    r.put_string("telemetry.sdk.language", "cpp");
+    r.put_string("telemetry.sdk.name", "krishiv-trace");
+    r.put_string("telemetry.sdk.version", std::string(kVersion));
     return r;
   }
 
@@ -156,7 +159,12 @@ class Resource {
   void put(std::string key, AttributeValue value) {
     for (auto& a : attributes) {
       if (a.key == key) {
-        a.value = std::move(value);
+        // Destroy and move-construct rather than move-assign: the variant's assignment would be
+        // instantiated for every alternative in every includer, and its move constructor cannot
+        // throw (every alternative's can't), so the value is never left destroyed.
+        static_assert(std::is_nothrow_move_constructible_v<AttributeValue>);
+        std::destroy_at(&a.value);
+        std::construct_at(&a.value, std::move(value));
         return;
       }
     }

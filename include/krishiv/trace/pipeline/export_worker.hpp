@@ -12,7 +12,6 @@
 // read [read, committed) of a live chunk safely.
 
 #include <atomic>
-#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -23,6 +22,7 @@
 #include <vector>
 
 #include "krishiv/trace/clock.hpp"
+#include "krishiv/trace/detail/chrono.hpp"
 #include "krishiv/trace/exporter.hpp"
 #include "krishiv/trace/pipeline/chunk.hpp"
 #include "krishiv/trace/pipeline/front_end.hpp"
