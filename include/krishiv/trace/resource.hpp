@@ -9,6 +9,11 @@
 // environment is the secondary resource, "the user provided resource information has higher
 // priority".
 
+// Compile cost: the functions marked so run at setup, or on the export thread. They are templates
+// with a defaulted parameter, called as before, so that their bodies and the library templates
+// they use (the attribute variant's copies, make_shared, std::thread) are compiled only in the
+// file that calls them, not in every file that includes the core (scripts/compile_cost.sh).
+
 #include <unistd.h>
 
 #include <cstdio>
@@ -33,6 +38,7 @@ namespace detail {
 // the kernel). Empty when neither is readable, e.g. off Linux.
 // readlink(2) rather than std::filesystem::read_symlink: <filesystem> is ~14k preprocessed lines
 // for one call at provider setup.
+template <typename = void>  // see "Compile cost" above
 inline std::string process_executable_name() {
   std::string target(256, '\0');
   ssize_t len;
@@ -72,6 +78,7 @@ class Resource {
   Resource() = default;
 
   // A resource with exactly these attributes; a repeated key keeps its last value.
+  template <typename = void>  // see "Compile cost" above
   static Resource create(Attributes attrs) {
     Resource r;
     r.attributes.reserve(attrs.size());
@@ -82,6 +89,7 @@ class Resource {
   // The SDK-provided attributes (semantic conventions, "Semantic Attributes with SDK-provided
   // Default Value"): service.name "unknown_service:<process.executable.name>" (or
   // "unknown_service" when that name is unknown) and telemetry.sdk.{name,language,version}.
+  template <typename = void>  // see "Compile cost" above
   static Resource defaults() {
     static const std::string service_name = [] {
       auto exe = detail::process_executable_name();
@@ -104,6 +112,7 @@ class Resource {
   // list format without properties (see parse_baggage); its values are strings.
   // Any malformed entry discards the whole variable with one warning (resource/sdk.md: "the
   // entire environment variable value SHOULD be discarded and an error SHOULD be reported").
+  template <typename = void>  // see "Compile cost" above
   static Resource from_env() {
     Resource r = defaults();
     constexpr const char* kVar = "OTEL_RESOURCE_ATTRIBUTES";
@@ -127,6 +136,7 @@ class Resource {
 
   // resource/sdk.md, "Merge": every key of either resource; for a key in both, the value from
   // `updating`, even an empty string. Keys keep this resource's order, new keys follow.
+  template <typename = void>  // see "Compile cost" above
   Resource merge(const Resource& updating) const {
     Resource r = *this;
     for (const auto& a : updating.attributes) r.put(a.key, a.value);
@@ -146,6 +156,7 @@ class Resource {
  private:
   // Strings are emplaced rather than moved through a temporary AttributeValue: g++ 12 reports a
   // bogus -Wmaybe-uninitialized for the variant move at -O2, which -Werror users would hit.
+  template <typename = void>  // see "Compile cost" above
   void put_string(std::string key, std::string value) {
     for (auto& a : attributes) {
       if (a.key == key) {
@@ -156,6 +167,7 @@ class Resource {
     attributes.push_back(Attribute{
         std::move(key), AttributeValue(std::in_place_type<std::string>, std::move(value))});
   }
+  template <typename = void>  // see "Compile cost" above
   void put(std::string key, AttributeValue value) {
     for (auto& a : attributes) {
       if (a.key == key) {
