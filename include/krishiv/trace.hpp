@@ -1,7 +1,8 @@
 #pragma once
 // krishiv-trace: the standard-library-only core, in data-path order (docs/architecture.md).
 // Exporters are opt-in headers under krishiv/trace/exporters/: in_memory.hpp (standard library),
-// console.hpp (fmt), otlp_grpc.hpp (grpc++).
+// console.hpp (fmt), otlp_grpc.hpp (grpc++). SpanData, the owned copy of a span, comes with
+// in_memory.hpp or record/span_data.hpp: its attribute copies cost every includer compile time.
 
 #include "krishiv/trace/version.hpp"
 
@@ -17,7 +18,6 @@
 #include "krishiv/trace/propagation/current.hpp"
 #include "krishiv/trace/propagation/traceparent.hpp"
 
-#include "krishiv/trace/record/span_data.hpp"
 #include "krishiv/trace/record/view.hpp"
 
 #include "krishiv/trace/sampler.hpp"

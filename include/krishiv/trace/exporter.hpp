@@ -6,7 +6,6 @@
 // call that receives it. An exporter may keep several batches in flight (export_async): it
 // copies or encodes what it needs before returning, and reports each batch's result later.
 
-#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <mutex>
@@ -16,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "krishiv/trace/detail/chrono.hpp"
 #include "krishiv/trace/pipeline/span_batch.hpp"
 
 namespace krishiv::trace {
@@ -105,9 +105,17 @@ class SpanExporter {
 using ExporterFactory = std::unique_ptr<SpanExporter> (*)();
 
 namespace detail {
+// A list of nodes rather than a vector of pairs: a handful of entries, walked at setup only, and
+// no container instantiated for every file that includes the core.
 struct ExporterRegistry {
+  struct Entry {
+    std::string name;
+    ExporterFactory factory;
+    Entry* next;
+  };
   std::mutex mu;
-  std::vector<std::pair<std::string, ExporterFactory>> entries;
+  Entry* first = nullptr;  // registration order; entries are never removed
+  Entry* last = nullptr;
 };
 inline ExporterRegistry& exporter_registry() {
   static auto* r = new ExporterRegistry;  // never destroyed: providers may outlive static objects
@@ -120,13 +128,15 @@ inline ExporterRegistry& exporter_registry() {
 inline bool register_exporter(std::string_view name, ExporterFactory factory) {
   auto& r = detail::exporter_registry();
   std::lock_guard lock(r.mu);
-  for (auto& [n, f] : r.entries) {
-    if (n == name) {
-      f = factory;
+  for (auto* e = r.first; e != nullptr; e = e->next) {
+    if (e->name == name) {
+      e->factory = factory;
       return true;
     }
   }
-  r.entries.emplace_back(std::string(name), factory);
+  auto* e = new detail::ExporterRegistry::Entry{std::string(name), factory, nullptr};
+  (r.last != nullptr ? r.last->next : r.first) = e;
+  r.last = e;
   return true;
 }
 
@@ -134,8 +144,8 @@ inline bool register_exporter(std::string_view name, ExporterFactory factory) {
 inline ExporterFactory find_exporter(std::string_view name) {
   auto& r = detail::exporter_registry();
   std::lock_guard lock(r.mu);
-  for (const auto& [n, f] : r.entries) {
-    if (n == name) return f;
+  for (const auto* e = r.first; e != nullptr; e = e->next) {
+    if (e->name == name) return e->factory;
   }
   return nullptr;
 }
@@ -145,7 +155,7 @@ inline std::vector<std::string> registered_exporters() {
   auto& r = detail::exporter_registry();
   std::lock_guard lock(r.mu);
   std::vector<std::string> names;
-  for (const auto& e : r.entries) names.push_back(e.first);
+  for (const auto* e = r.first; e != nullptr; e = e->next) names.push_back(e->name);
   return names;
 }
 

@@ -13,8 +13,12 @@
 // when it ends; otherwise it is dropped and counted (span.hpp, "Lifetime"): a span may safely
 // outlive its provider.
 
+// Compile cost: the functions marked so run at setup, or on the export thread. They are templates
+// with a defaulted parameter, called as before, so that their bodies and the library templates
+// they use (the attribute variant's copies, make_shared, std::thread) are compiled only in the
+// file that calls them, not in every file that includes the core (scripts/compile_cost.sh).
+
 #include <atomic>
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -24,6 +28,7 @@
 #include <string_view>
 #include <utility>
 
+#include "krishiv/trace/detail/chrono.hpp"
 #include "krishiv/trace/detail/env.hpp"
 #include "krishiv/trace/exporter.hpp"
 #include "krishiv/trace/pipeline/active.hpp"
@@ -113,6 +118,7 @@ class TracerExporter {
 
   // OTEL_TRACES_EXPORTER: otlp (the default), console, otlp_file, none, or any registered name. A
   // value that names no known exporter gets one stderr line and the default.
+  template <typename = void>  // see "Compile cost" above
   static TracerExporter from_env() {
     auto v = detail::env_string("OTEL_TRACES_EXPORTER");
     if (!v) return Otlp();
@@ -128,6 +134,7 @@ class TracerExporter {
   const std::string& name() const noexcept { return name_; }
 
   // The exporter, or nullptr with `error` set when the selected one is not available.
+  template <typename = void>  // see "Compile cost" above
   std::unique_ptr<SpanExporter> make(std::string& error) const {
     if (instance_) return std::make_unique<detail::SharedExporter>(instance_);
     if (name_ == "none") return std::make_unique<detail::NullExporter>();
@@ -159,6 +166,7 @@ struct TracerProviderOptions {
 
 class TracerProvider {
  public:
+  template <typename = void>  // see "Compile cost" above
   explicit TracerProvider(TracerProviderOptions options = {}) {
     const TracerExporter selection =
         options.exporter ? *options.exporter : TracerExporter::from_env();

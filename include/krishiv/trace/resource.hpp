@@ -9,11 +9,18 @@
 // environment is the secondary resource, "the user provided resource information has higher
 // priority".
 
+// Compile cost: the functions marked so run at setup, or on the export thread. They are templates
+// with a defaulted parameter, called as before, so that their bodies and the library templates
+// they use (the attribute variant's copies, make_shared, std::thread) are compiled only in the
+// file that calls them, not in every file that includes the core (scripts/compile_cost.sh).
+
 #include <unistd.h>
 
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include "krishiv/trace/attribute.hpp"
@@ -31,6 +38,7 @@ namespace detail {
 // the kernel). Empty when neither is readable, e.g. off Linux.
 // readlink(2) rather than std::filesystem::read_symlink: <filesystem> is ~14k preprocessed lines
 // for one call at provider setup.
+template <typename = void>  // see "Compile cost" above
 inline std::string process_executable_name() {
   std::string target(256, '\0');
   ssize_t len;
@@ -70,6 +78,7 @@ class Resource {
   Resource() = default;
 
   // A resource with exactly these attributes; a repeated key keeps its last value.
+  template <typename = void>  // see "Compile cost" above
   static Resource create(Attributes attrs) {
     Resource r;
     r.attributes.reserve(attrs.size());
@@ -80,18 +89,20 @@ class Resource {
   // The SDK-provided attributes (semantic conventions, "Semantic Attributes with SDK-provided
   // Default Value"): service.name "unknown_service:<process.executable.name>" (or
   // "unknown_service" when that name is unknown) and telemetry.sdk.{name,language,version}.
+  template <typename = void>  // see "Compile cost" above
   static Resource defaults() {
     static const std::string service_name = [] {
       auto exe = detail::process_executable_name();
       return exe.empty() ? std::string("unknown_service") : "unknown_service:" + exe;
     }();
+    // put_string rather than assigning an initializer list: that assignment instantiates the
+    // variant's copy assignment for every alternative, a compile cost every includer pays.
     Resource r;
-    r.attributes = {
-        {"service.name", service_name},
-        {"telemetry.sdk.language", std::string("cpp")},
-        {"telemetry.sdk.name", std::string("krishiv-trace")},
-        {"telemetry.sdk.version", std::string(kVersion)},
-    };
+    r.attributes.reserve(4);
+    r.put_string("service.name", service_name);
+    r.put_string("telemetry.sdk.language", "cpp");
+    r.put_string("telemetry.sdk.name", "krishiv-trace");
+    r.put_string("telemetry.sdk.version", std::string(kVersion));
     return r;
   }
 
@@ -101,6 +112,7 @@ class Resource {
   // list format without properties (see parse_baggage); its values are strings.
   // Any malformed entry discards the whole variable with one warning (resource/sdk.md: "the
   // entire environment variable value SHOULD be discarded and an error SHOULD be reported").
+  template <typename = void>  // see "Compile cost" above
   static Resource from_env() {
     Resource r = defaults();
     constexpr const char* kVar = "OTEL_RESOURCE_ATTRIBUTES";
@@ -124,6 +136,7 @@ class Resource {
 
   // resource/sdk.md, "Merge": every key of either resource; for a key in both, the value from
   // `updating`, even an empty string. Keys keep this resource's order, new keys follow.
+  template <typename = void>  // see "Compile cost" above
   Resource merge(const Resource& updating) const {
     Resource r = *this;
     for (const auto& a : updating.attributes) r.put(a.key, a.value);
@@ -143,6 +156,7 @@ class Resource {
  private:
   // Strings are emplaced rather than moved through a temporary AttributeValue: g++ 12 reports a
   // bogus -Wmaybe-uninitialized for the variant move at -O2, which -Werror users would hit.
+  template <typename = void>  // see "Compile cost" above
   void put_string(std::string key, std::string value) {
     for (auto& a : attributes) {
       if (a.key == key) {
@@ -153,10 +167,16 @@ class Resource {
     attributes.push_back(Attribute{
         std::move(key), AttributeValue(std::in_place_type<std::string>, std::move(value))});
   }
+  template <typename = void>  // see "Compile cost" above
   void put(std::string key, AttributeValue value) {
     for (auto& a : attributes) {
       if (a.key == key) {
-        a.value = std::move(value);
+        // Destroy and move-construct rather than move-assign: the variant's assignment would be
+        // instantiated for every alternative in every includer, and its move constructor cannot
+        // throw (every alternative's can't), so the value is never left destroyed.
+        static_assert(std::is_nothrow_move_constructible_v<AttributeValue>);
+        std::destroy_at(&a.value);
+        std::construct_at(&a.value, std::move(value));
         return;
       }
     }

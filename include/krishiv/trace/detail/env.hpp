@@ -4,7 +4,6 @@
 
 #include <cerrno>
 #include <charconv>
-#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -14,6 +13,7 @@
 #include <string_view>
 #include <utility>
 
+#include "krishiv/trace/detail/chrono.hpp"
 #include "krishiv/trace/detail/parse_double.hpp"
 #include "krishiv/trace/detail/text.hpp"
 

@@ -3,12 +3,13 @@
 // against a collector that is down): the first occurrence is printed at once, later ones at most
 // once per interval, each printed line saying how many were suppressed before it.
 
-#include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "krishiv/trace/detail/chrono.hpp"
 
 namespace krishiv::trace::detail {
 

@@ -11,8 +11,12 @@
 // committed part of a chunk, and only the export thread recycles chunks, so the export thread can
 // read [read, committed) of a live chunk safely.
 
+// Compile cost: the functions marked so run at setup, or on the export thread. They are templates
+// with a defaulted parameter, called as before, so that their bodies and the library templates
+// they use (the attribute variant's copies, make_shared, std::thread) are compiled only in the
+// file that calls them, not in every file that includes the core (scripts/compile_cost.sh).
+
 #include <atomic>
-#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -24,6 +28,7 @@
 #include <vector>
 
 #include "krishiv/trace/clock.hpp"
+#include "krishiv/trace/detail/chrono.hpp"
 #include "krishiv/trace/exporter.hpp"
 #include "krishiv/trace/pipeline/chunk.hpp"
 #include "krishiv/trace/pipeline/front_end.hpp"
@@ -61,6 +66,7 @@ class ExportWorker final : public std::enable_shared_from_this<ExportWorker>,
   // object names the parent's thread, so the child has no handle it could neither join nor
   // destroy (~thread of a joinable handle terminates; joining a thread of the parent is
   // undefined), and starts its own the same way.
+  template <typename = void>  // see "Compile cost" above
   void start() {
     front_->set_fork_participant(this);
     launch();
@@ -180,6 +186,7 @@ class ExportWorker final : public std::enable_shared_from_this<ExportWorker>,
     return false;
   }
 
+  template <typename = void>  // see "Compile cost" above
   void run() {
     SpanBatch batch(resource_, scope_, time_base_);
     using Clock = std::chrono::steady_clock;
@@ -262,6 +269,7 @@ class ExportWorker final : public std::enable_shared_from_this<ExportWorker>,
   }
 
   // Exports every handed-off chunk, oldest first; returns how many there were.
+  template <typename = void>  // see "Compile cost" above
   std::size_t drain(SpanBatch& batch) {
     Chunk* list = front_->take_full();
     std::size_t chunks = 0;
@@ -289,6 +297,7 @@ class ExportWorker final : public std::enable_shared_from_this<ExportWorker>,
 
   // Exports the committed part of chunks that threads are still filling (rare: flushes and the
   // schedule delay).
+  template <typename = void>  // see "Compile cost" above
   void flush_live(SpanBatch& batch) {
     live_.clear();
     front_->live_chunks(live_);
@@ -322,6 +331,7 @@ class ExportWorker final : public std::enable_shared_from_this<ExportWorker>,
   // Hands the batch to the exporter, then recycles the chunks no later batch points into: the
   // exporter is done with the records when export_async returns, though its result (counted by
   // the callback) may come later, from another thread.
+  template <typename = void>  // see "Compile cost" above
   void export_batch(SpanBatch& batch) {
     const auto n = batch.size();
     if (abandoned_.load(std::memory_order_relaxed)) {

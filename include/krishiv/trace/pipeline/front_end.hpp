@@ -16,7 +16,6 @@
 // every chunk; the export worker holds it by shared_ptr, so no chunk is freed under the worker.
 
 #include <atomic>
-#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -27,6 +26,7 @@
 #include <vector>
 
 #include "krishiv/trace/clock.hpp"
+#include "krishiv/trace/detail/chrono.hpp"
 #include "krishiv/trace/detail/varint.hpp"
 #include "krishiv/trace/pipeline/chunk.hpp"
 #include "krishiv/trace/pipeline/options.hpp"

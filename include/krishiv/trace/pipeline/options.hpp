@@ -1,11 +1,11 @@
 #pragma once
 // The pipeline's public knobs and counters.
 
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
+#include "krishiv/trace/detail/chrono.hpp"
 #include "krishiv/trace/detail/env.hpp"
 
 namespace krishiv::trace {
