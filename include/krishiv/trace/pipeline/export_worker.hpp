@@ -68,8 +68,9 @@ class ExportWorker final : public std::enable_shared_from_this<ExportWorker>,
   // undefined), and starts its own the same way.
   template <typename = void>  // see "Compile cost" above
   void start() {
+    relaunch_in_child_ = &ExportWorker::relaunch_in_child<>;
     front_->set_fork_participant(this);
-    launch();
+    launch<>();
   }
 
   // ---- control (any thread) -----------------------------------------------------------------
@@ -126,21 +127,28 @@ class ExportWorker final : public std::enable_shared_from_this<ExportWorker>,
     // Not parked: the export thread was in an exporter call or between chunks, state the child
     // cannot trust. The child records nothing: its spans are dropped and counted.
     if (!parked) return disable_in_child();
+    (this->*relaunch_in_child_)();
+  }
+
+ private:
+  enum class Request { Flush, Shutdown };
+
+  // Set by start(), so that only the file that starts a worker compiles it (see "Compile cost").
+  template <typename = void>
+  void relaunch_in_child() noexcept {
     try {
       if (exporter_->after_fork() == ForkRule::Unusable) {
         // Never destroyed in the child: its destructor would wait for threads of the parent.
         static_cast<void>(exporter_.release());
         exporter_ = std::make_unique<UnusableAfterFork>();
       }
-      launch();
+      launch<>();
     } catch (...) {
       disable_in_child();
     }
   }
 
- private:
-  enum class Request { Flush, Shutdown };
-
+  template <typename = void>
   void launch() {
     auto self = shared_from_this();
     std::thread([self] { self->run(); }).detach();
@@ -399,6 +407,7 @@ class ExportWorker final : public std::enable_shared_from_this<ExportWorker>,
   std::condition_variable fork_cv_;
   bool fork_pending_ = false;
   bool parked_ = false;
+  void (ExportWorker::*relaunch_in_child_)() noexcept = nullptr;  // set by start()
 
   std::atomic<bool> abandoned_{false};  // shutdown timed out: count what is left as failed
   std::atomic<std::uint64_t> exported_{0};
