@@ -25,8 +25,7 @@
 
 #include "collector.hpp"
 #include "fork_support.hpp"
-
-extern char** environ;
+#include "spawn.hpp"
 
 using namespace std::chrono_literals;
 
@@ -43,20 +42,8 @@ RunResult run(const std::vector<std::string>& args, const std::vector<std::strin
   REQUIRE(bin != nullptr);
   const std::string out_path = std::filesystem::temp_directory_path().string() + "/kt_fork_out_" +
                                std::to_string(::getpid());
-  std::vector<std::string> argv_s{bin};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_s) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> env_s;
-  for (char** e = environ; *e != nullptr; ++e) {
-    if (std::strncmp(*e, "OTEL_", 5) != 0 && std::strncmp(*e, "GRPC_ENABLE_FORK_SUPPORT", 24) != 0)
-      env_s.emplace_back(*e);
-  }
-  env_s.insert(env_s.end(), env.begin(), env.end());
-  std::vector<char*> envp;
-  for (auto& e : env_s) envp.push_back(e.data());
-  envp.push_back(nullptr);
+  auto argv = krishiv::trace::test::spawn_argv(bin, args);
+  auto envp = krishiv::trace::test::spawn_env(env, {"OTEL_", "GRPC_ENABLE_FORK_SUPPORT="});
 
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);

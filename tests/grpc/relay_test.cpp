@@ -24,8 +24,7 @@
 #include "krishiv/trace.hpp"
 #include "krishiv/trace/exporters/in_memory.hpp"
 #include "krishiv/trace/integrations/grpc.hpp"
-
-extern char** environ;
+#include "spawn.hpp"
 
 namespace kt = krishiv::trace;
 using namespace std::chrono_literals;
@@ -46,19 +45,8 @@ class RelayProcess {
     REQUIRE(bin != nullptr);
     int out[2];
     REQUIRE(::pipe(out) == 0);
-    std::vector<std::string> argv_s{bin};
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : argv_s) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::vector<std::string> env_s;
-    for (char** e = environ; *e != nullptr; ++e) {
-      if (std::strncmp(*e, "OTEL_", 5) != 0) env_s.emplace_back(*e);
-    }
-    env_s.insert(env_s.end(), env.begin(), env.end());
-    std::vector<char*> envp;
-    for (auto& e : env_s) envp.push_back(e.data());
-    envp.push_back(nullptr);
+    auto argv = kt::test::spawn_argv(bin, args);
+    auto envp = kt::test::spawn_env(env);
 
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);

@@ -32,6 +32,7 @@
 #include "../otlp_grpc/otlp_test_support.hpp"
 #include "collector.hpp"
 #include "krishiv/trace.hpp"
+#include "spawn.hpp"
 
 namespace kt = krishiv::trace;
 using kt::test::Collector;
@@ -335,20 +336,8 @@ RunResult run(const std::vector<std::string>& args, const std::vector<std::strin
   const std::string out_path = dir + "/kt_emit_out_" + tag;
   const std::string err_path = dir + "/kt_emit_err_" + tag;
 
-  std::vector<std::string> argv_s{bin};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_s) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  std::vector<std::string> env_s;
-  for (char** e = environ; *e != nullptr; ++e) {
-    if (std::strncmp(*e, "OTEL_", 5) != 0) env_s.emplace_back(*e);
-  }
-  env_s.insert(env_s.end(), env.begin(), env.end());
-  std::vector<char*> envp;
-  for (auto& e : env_s) envp.push_back(e.data());
-  envp.push_back(nullptr);
+  auto argv = kt::test::spawn_argv(bin, args);
+  auto envp = kt::test::spawn_env(env);
 
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
