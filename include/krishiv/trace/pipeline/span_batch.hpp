@@ -95,30 +95,12 @@ class SpanBatch {
     records_.clear();
     records_.reserve(size_);
     for (const Run& r : runs_) {
-      const auto bytes = static_cast<std::size_t>(r.end - r.begin);
-      std::size_t at = 0;
-      std::size_t fetched = 0;
-      for (std::size_t i = 0; i < r.skip + r.count && at < bytes; ++i) {
-        // The records were written on another core: this walk is the export thread's first
-        // touch, and each record's address comes from the size of the one before, so without
-        // prefetching ahead the misses would be taken one at a time. The exporter reads every
-        // byte next, so the whole run is fetched.
-        for (; fetched < bytes && fetched < at + kPrefetchBytes; fetched += 64) {
-          prefetch(r.begin + fetched);
-        }
-        if (i >= r.skip) records_.push_back(r.begin + at);
-        at += detail::record_size(r.begin + at);
+      const std::uint8_t* p = r.begin;
+      for (std::size_t i = 0; i < r.skip + r.count && p < r.end; ++i) {
+        if (i >= r.skip) records_.push_back(p);
+        p += detail::record_size(p);
       }
     }
-  }
-
-  static constexpr std::size_t kPrefetchBytes = 1024;
-  static void prefetch(const std::uint8_t* p) noexcept {
-#if defined(__GNUC__) || defined(__clang__)
-    __builtin_prefetch(p);
-#else
-    static_cast<void>(p);
-#endif
   }
 
   const Resource* resource_;
