@@ -6,10 +6,12 @@
 //  - BM_unary/<variant>: Google Benchmark's loop, one variant at a time;
 //  - BM_interleaved: the variants called in turn within each iteration, so load that comes and
 //    goes on a shared machine hits all of them alike; its counters are each variant's median
-//    round trip (us) and its ratio to the untraced one (the first variant). The target: tracing
-//    adds at most 3%. "proceed_only" (interceptors that do nothing) shows how much of that is
-//    gRPC's interceptor machinery rather than the tracing, and "header_only" (a fixed
-//    traceparent added, nothing else) what carrying the header costs gRPC itself.
+//    round trip (us) and its ratio to the untraced one (the first variant), in a new random order
+//    each iteration. The target: tracing adds at most 3%. "untraced_control", a second untraced
+//    server and channel, reads how far two identical variants land apart. "proceed_only"
+//    (interceptors that do nothing) shows how much of that is gRPC's interceptor machinery rather
+//    than the tracing, and "header_only" (a fixed traceparent added, nothing else) what carrying
+//    the header costs gRPC itself.
 // "traced_histogram" adds the call-duration histogram (GrpcDurationService: tracing + histogram,
 // timed by the tracing interceptors themselves).
 
@@ -29,6 +31,8 @@
 #include <cstdio>
 #include <functional>
 #include <memory>
+#include <numeric>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -97,6 +101,10 @@ const kt::GrpcDurationService& duration_service() {
 std::vector<Variant> variants() {
   std::vector<Variant> v;
   v.push_back({"untraced", [] { return ServerFactories(); },
+               [](const std::string&) { return ClientFactories(); }});
+  // The same as the baseline on a server and channel of its own: how far two identical
+  // variants read apart, i.e. the resolution of every other ratio.
+  v.push_back({"untraced_control", [] { return ServerFactories(); },
                [](const std::string&) { return ClientFactories(); }});
   v.push_back({"proceed_only",
                [] {
@@ -220,8 +228,14 @@ void BM_interleaved(benchmark::State& state) {
   for (auto& e : eps) {
     for (int i = 0; i < 100; ++i) e->call();
   }
+  // A new order each iteration: a variant's call would otherwise always follow the same other
+  // variant's and inherit the caches (and the gRPC threads' wake-ups) that one leaves behind.
+  std::vector<std::size_t> order(eps.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::minstd_rand shuffle_rng(42);
   for (auto _ : state) {
-    for (std::size_t i = 0; i < eps.size(); ++i) {
+    std::shuffle(order.begin(), order.end(), shuffle_rng);
+    for (const std::size_t i : order) {
       const auto t0 = std::chrono::steady_clock::now();
       if (!eps[i]->call()) state.SkipWithError("call failed");
       const auto t1 = std::chrono::steady_clock::now();

@@ -122,6 +122,9 @@ class OtlpGrpcExporter : public SpanExporter {
           ++i;
           continue;
         }
+        if (buffer->bytes.size() > request_bytes_hint_) {
+          request_bytes_hint_ = std::min(buffer->bytes.size(), kMaxPooledBytes);
+        }
         const char* refused = acquire_slot(generation, deadline);
         if (refused != nullptr) {
           give_back(std::move(buffer));
@@ -294,13 +297,17 @@ class OtlpGrpcExporter : public SpanExporter {
     }
     auto b = std::make_unique<Buffer>();
     b->pool = pool_;
+    // Sized like the largest request so far: a buffer grown from empty would copy itself through
+    // every doubling on its first request, and a new exporter (or a burst that needs more
+    // requests in flight) takes a new buffer for each of them.
+    b->bytes.reserve(request_bytes_hint_);
     return b;
   }
 
   void give_back(std::unique_ptr<Buffer> b) noexcept { give_back(*pool_, std::move(b)); }
   static void give_back(BufferPool& pool, std::unique_ptr<Buffer> b) noexcept {
     // One huge span must not pin a buffer of up to kMaxRequestBytes for the life of the process.
-    if (b->bytes.capacity() > 2 * detail::otlp::kRecommendedRequestBytes) {
+    if (b->bytes.capacity() > kMaxPooledBytes) {
       std::string().swap(b->bytes);
     }
     std::lock_guard<std::mutex> lock(pool.mu);
@@ -374,6 +381,10 @@ class OtlpGrpcExporter : public SpanExporter {
   std::size_t in_flight_ = 0;
   // Buffers gRPC gave back, reused for later requests.
   std::shared_ptr<BufferPool> pool_ = std::make_shared<BufferPool>();
+  static constexpr std::size_t kMaxPooledBytes = 2 * detail::otlp::kRecommendedRequestBytes;
+  // What a new buffer reserves: the largest request so far (export_async's thread only); at
+  // first, about a batch of 512 small spans.
+  std::size_t request_bytes_hint_ = std::size_t{64} << 10;
 
   OtlpEncoder encoder_;
   // Bumped by cancel(); an export that sees it change stops sending.
