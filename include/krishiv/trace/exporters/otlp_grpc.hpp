@@ -123,7 +123,7 @@ class OtlpGrpcExporter : public SpanExporter {
           continue;
         }
         if (buffer->bytes.size() > request_bytes_hint_) {
-          request_bytes_hint_ = std::min(buffer->bytes.size(), kMaxPooledBytes);
+          request_bytes_hint_ = std::min(buffer->bytes.size(), kMaxHintBytes);
         }
         const char* refused = acquire_slot(generation, deadline);
         if (refused != nullptr) {
@@ -383,7 +383,9 @@ class OtlpGrpcExporter : public SpanExporter {
   std::shared_ptr<BufferPool> pool_ = std::make_shared<BufferPool>();
   static constexpr std::size_t kMaxPooledBytes = 2 * detail::otlp::kRecommendedRequestBytes;
   // What a new buffer reserves: the largest request so far (export_async's thread only); at
-  // first, about a batch of 512 small spans.
+  // first, about a batch of 512 small spans. At most 1 MiB: a few huge requests must not make
+  // every later buffer reserve their size.
+  static constexpr std::size_t kMaxHintBytes = std::size_t{1} << 20;
   std::size_t request_bytes_hint_ = std::size_t{64} << 10;
 
   OtlpEncoder encoder_;
