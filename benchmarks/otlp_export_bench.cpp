@@ -494,8 +494,8 @@ class ExportThreadProbe final : public kt::SpanExporter {
 // Produces at `rate` spans/s through a fresh provider for a warm-up of `warmup` seconds and then
 // for `seconds`, and drains. Only the second part counts (drops, CPU): the capacity asked for is
 // the sustained one. The warm-up is what a freshly started pipeline goes through once (gRPC's
-// HTTP/2 flow-control window growing from 64 KiB, the exporter's request buffers and the span
-// pool's first use of its memory); its drops are printed beside the trial's.
+// HTTP/2 flow-control window, the exporter's request buffers and the span pool's first use of
+// its memory, as far as we could tell); its drops are printed beside the trial's.
 Trial run_at_rate(double rate, double seconds, double warmup, int max_concurrent) {
   auto opts = kt::OtlpGrpcOptions{};
   opts.endpoint = "http://127.0.0.1:" + std::to_string(g_sink_port);
@@ -528,8 +528,8 @@ Trial run_at_rate(double rate, double seconds, double warmup, int max_concurrent
   };
   const auto t0 = Clock::now();
   constexpr std::int64_t kStep = 256;  // spans per pacing check
-  if (warm_total == 0) mark();
   for (std::int64_t i = 0; i < total;) {
+    if (i == warm_total) mark();
     const auto due = t0 + std::chrono::duration_cast<Clock::duration>(
                               std::chrono::duration<double>(static_cast<double>(i) / rate));
     if (Clock::now() < due) std::this_thread::sleep_until(due);
@@ -537,7 +537,6 @@ Trial run_at_rate(double rate, double seconds, double warmup, int max_concurrent
     for (; i < step_end; ++i) {
       auto s = OperatorRun::start("job-2024-06-01-etl", i, 7, "op/hash-join");
     }
-    if (i == warm_total && warm_total > 0) mark();
   }
   const double producer_cpu = thread_cpu_seconds() - tcpu0;
   provider.force_flush(std::chrono::seconds(60));
