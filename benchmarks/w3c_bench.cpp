@@ -3,6 +3,7 @@
 #include <benchmark/benchmark.h>
 
 #include <string>
+#include <vector>
 
 #include "krishiv/trace/propagation/traceparent.hpp"
 
@@ -31,6 +32,22 @@ void BM_TraceParentParse(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_TraceParentParse);
+
+// As a server sees them: a different random trace and parent id in every header. Parsing one
+// string over and over lets the branch predictor learn its digits; fresh ids do not.
+void BM_TraceParentParseFresh(benchmark::State& state) {
+  std::vector<std::string> headers;
+  for (int i = 0; i < 4096; ++i) {
+    TraceParent tp{TraceId::random(), SpanId::random(), TraceFlags(TraceFlags::kSampled)};
+    headers.push_back(tp.to_string());
+  }
+  std::size_t i = 0;
+  for (auto _ : state) {
+    auto tp = TraceParent::parse(headers[i++ % headers.size()]);
+    benchmark::DoNotOptimize(tp);
+  }
+}
+BENCHMARK(BM_TraceParentParseFresh);
 
 void BM_TraceParentToString(benchmark::State& state) {
   const auto tp = *TraceParent::parse(kTraceParent);

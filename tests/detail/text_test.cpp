@@ -78,6 +78,27 @@ TEST_CASE("text: fixed-width hex decode rejects anything but lowercase digits") 
   }());
 }
 
+TEST_CASE("text: fixed-width hex decode judges every character alike in every position") {
+  // The decoder computes instead of branching per character: check it against the plain rule
+  // for all 256 values, as the high and the low digit, beside valid digits.
+  for (int c = 0; c < 256; ++c) {
+    const char ch = static_cast<char>(c);
+    const bool valid = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+    INFO("character " << c);
+    for (int pos = 0; pos < 4; ++pos) {
+      char in[4] = {'7', 'e', '0', 'a'};
+      in[pos] = ch;
+      std::array<std::uint8_t, 2> out{};
+      CHECK(decode_hex_lc(in, 2, out.data()) == valid);
+      if (valid) {
+        const int v = hex_value_lc(ch);
+        CHECK(out[static_cast<std::size_t>(pos / 2)] ==
+              (pos % 2 == 0 ? (v << 4) | (pos == 0 ? 0xe : 0xa) : ((pos == 1 ? 7 : 0) << 4) | v));
+      }
+    }
+  }
+}
+
 TEST_CASE("text: describe_char") {
   CHECK(describe_char('a') == "'a'");
   CHECK(describe_char('~') == "'~'");

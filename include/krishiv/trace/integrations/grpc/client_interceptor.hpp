@@ -31,6 +31,7 @@
 #include "krishiv/trace/integrations/grpc/duration.hpp"
 #include "krishiv/trace/integrations/grpc/status_code.hpp"
 #include "krishiv/trace/integrations/grpc/target.hpp"
+#include "krishiv/trace/level.hpp"
 #include "krishiv/trace/propagation/carrier.hpp"
 #include "krishiv/trace/span.hpp"
 #include "krishiv/trace/span_kind.hpp"
@@ -62,7 +63,7 @@ class ClientTracingInterceptor final : public grpc::experimental::Interceptor {
       : info_(info), server_known_(server.has_value()) {
     if (durations != nullptr) timer_.emplace(durations, info->method(), "client");
     const std::string_view name = grpc_method_name(info->method());
-    span_ = info_span(name, SpanKind::Client);
+    start_span_in_place(span_, Level::Info, name, SpanKind::Client);
     if (span_.is_recording()) {
       span_.set_attribute("rpc.system.name", std::string_view("grpc"));
       span_.set_attribute("rpc.method", name);

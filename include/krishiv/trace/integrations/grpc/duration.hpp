@@ -4,9 +4,11 @@
 // (the status code's name, "OK") and `side` ("client" or "server").
 //
 // A call is timed from the moment gRPC creates its interceptors (the client's call start; the
-// server's arrival of the call) to its status: received, on the client (POST_RECV_STATUS); sent,
-// on the server (PRE_SEND_STATUS). A call that ends without either (the server's handler never
-// finishing before a client cancel, say) is recorded when gRPC destroys it, as CANCELLED.
+// server's arrival of the call) to its status: received, on the client (POST_RECV_STATUS); about
+// to be sent, on the server (PRE_SEND_STATUS). The client records at once; the server records
+// when the call closes (POST_RECV_CLOSE), after its reply has left, so that the reply does not
+// wait for it. A call that ends without a status (the server's handler never finishing before a
+// client cancel, say) is recorded when gRPC destroys it, as CANCELLED.
 //
 // The histogram lives in a metrics::Registry that must outlive every channel and server using
 // the factories. Recording takes no lock (metrics/histogram.hpp); finding the series for a
@@ -49,9 +51,11 @@ struct GrpcDurationOptions {
 namespace detail {
 
 // One call's timing, from its creation (the client's call start; the server's arrival of the
-// call) to record(): the status received (client) or sent (server). A call destroyed before its
-// status is recorded as CANCELLED. Used by GrpcDurationInterceptor and, when a tracing
-// interceptor factory is given a GrpcDurationLayer, by the tracing interceptors themselves.
+// call) to stop(): the status received (client) or about to be sent (server). commit() records
+// it, apart from stop() so that a server records after its reply has left, off the call's
+// latency. A call destroyed before its status is recorded as CANCELLED. Used by
+// GrpcDurationInterceptor and, when a tracing interceptor factory is given a GrpcDurationLayer, by
+// the tracing interceptors themselves.
 class GrpcCallTimer {
  public:
   GrpcCallTimer(metrics::Histogram* histogram, const char* method, std::string_view side)
@@ -61,14 +65,24 @@ class GrpcCallTimer {
         start_(std::chrono::steady_clock::now()) {}
   GrpcCallTimer(const GrpcCallTimer&) = delete;
   GrpcCallTimer& operator=(const GrpcCallTimer&) = delete;
-  ~GrpcCallTimer() { record(static_cast<int>(grpc::StatusCode::CANCELLED)); }
+  ~GrpcCallTimer() {
+    stop(static_cast<int>(grpc::StatusCode::CANCELLED));
+    commit();
+  }
 
-  // Only the first call counts.
-  void record(int code) {
-    if (recorded_) return;
-    recorded_ = true;
-    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start_;
-    histogram_->series({method_, grpc_status_code_name(code), side_}).record(took.count());
+  // The call's end and status code. Only the first call counts.
+  void stop(int code) noexcept {
+    if (stopped_) return;
+    stopped_ = true;
+    code_ = code;
+    end_ = std::chrono::steady_clock::now();
+  }
+  // Into the histogram, once, if stopped.
+  void commit() {
+    if (!stopped_ || committed_) return;
+    committed_ = true;
+    const std::chrono::duration<double> took = end_ - start_;
+    histogram_->series({method_, grpc_status_code_name(code_), side_}).record(took.count());
   }
 
  private:
@@ -76,21 +90,30 @@ class GrpcCallTimer {
   // A copy: on the server, gRPC's own copy may already be gone when the destructor records.
   std::string method_;
   std::string_view side_;
-  bool recorded_ = false;
+  bool stopped_ = false;
+  bool committed_ = false;
+  int code_ = 0;
   std::chrono::steady_clock::time_point start_;
+  std::chrono::steady_clock::time_point end_;
 };
 
-// The hook points that end a call's timing.
+// The hook points that end a call's timing. The client records at once: its caller may read the
+// histogram as soon as the call returns. The server stops the clock before its status is sent
+// and records when the call closes (commit_server_call), after the reply has left.
 inline void time_client_call(GrpcCallTimer& timer, grpc::experimental::InterceptorBatchMethods* m) {
   if (m->QueryInterceptionHookPoint(grpc::experimental::InterceptionHookPoints::POST_RECV_STATUS)) {
     const grpc::Status* status = m->GetRecvStatus();
-    timer.record(
+    timer.stop(
         static_cast<int>(status != nullptr ? status->error_code() : grpc::StatusCode::UNKNOWN));
+    timer.commit();
   }
 }
 inline void time_server_call(GrpcCallTimer& timer, grpc::experimental::InterceptorBatchMethods* m) {
   if (m->QueryInterceptionHookPoint(grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
-    timer.record(static_cast<int>(m->GetSendStatus().error_code()));
+    timer.stop(static_cast<int>(m->GetSendStatus().error_code()));
+  }
+  if (m->QueryInterceptionHookPoint(grpc::experimental::InterceptionHookPoints::POST_RECV_CLOSE)) {
+    timer.commit();
   }
 }
 

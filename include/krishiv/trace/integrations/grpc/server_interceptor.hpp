@@ -51,6 +51,7 @@
 #include "krishiv/trace/integrations/grpc/duration.hpp"
 #include "krishiv/trace/integrations/grpc/status_code.hpp"
 #include "krishiv/trace/integrations/grpc/target.hpp"
+#include "krishiv/trace/level.hpp"
 #include "krishiv/trace/propagation/carrier.hpp"
 #include "krishiv/trace/span.hpp"
 #include "krishiv/trace/span_kind.hpp"
@@ -102,6 +103,9 @@ class ServerCallContexts {
   std::array<Shard, kShards> shards_;
 };
 
+// What runs before the reply leaves is what the handler needs (the caller's context extracted, the
+// span started and findable by its call); the span's other attributes, its status and the
+// duration record wait until the call closes, after the reply has left.
 class ServerTracingInterceptor final : public grpc::experimental::Interceptor {
  public:
   ServerTracingInterceptor(grpc::experimental::ServerRpcInfo* info,
@@ -133,11 +137,11 @@ class ServerTracingInterceptor final : public grpc::experimental::Interceptor {
       return;
     }
     if (m->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
-      if (timer_) time_server_call(*timer_, m);
-      code_ = static_cast<int>(m->GetSendStatus().error_code());
+      const int code = static_cast<int>(m->GetSendStatus().error_code());
+      if (timer_) timer_->stop(code);
       // A handler that answers after the deadline answers nobody: gRPC has cancelled the call
       // and the client got DEADLINE_EXCEEDED.
-      if (*code_ == 0 && deadline_passed()) code_ = 4;
+      code_ = code == 0 && deadline_passed() ? 4 : code;
     }
     if (m->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_CLOSE)) finish();
     tsan_release(this);
@@ -149,13 +153,13 @@ class ServerTracingInterceptor final : public grpc::experimental::Interceptor {
     SpanContext remote;
     if (metadata != nullptr) remote = extract_trace_context(*metadata);
     const std::string_view name = grpc_method_name(info_->method());
-    span_ = remote.is_valid() ? info_span(name, SpanKind::Server, remote)
-                              : info_span(name, SpanKind::Server, root);
-    if (span_.is_recording()) {
-      span_.set_attribute("rpc.system.name", std::string_view("grpc"));
-      span_.set_attribute("rpc.method", name);
-      set_server_address(span_, server_);
+    if (remote.is_valid()) {
+      start_span_in_place(span_, Level::Info, name, SpanKind::Server, remote);
+    } else {
+      start_span_in_place(span_, Level::Info, name, SpanKind::Server, root);
     }
+    // Now: gRPC's copy of the method name may be gone when the destructor finishes the span.
+    if (span_.is_recording()) span_.set_attribute("rpc.method", name);
     Context ctx(span_.context());
     ServerCallContexts::get().put(info_->server_context(), ctx);
     registered_ = true;
@@ -168,6 +172,8 @@ class ServerTracingInterceptor final : public grpc::experimental::Interceptor {
     // No status sent: the call was cancelled, by its deadline or by the client.
     const int code = code_ ? *code_ : (deadline_passed() ? 4 : 1);
     if (span_.is_recording()) {
+      span_.set_attribute("rpc.system.name", std::string_view("grpc"));
+      set_server_address(span_, server_);
       const std::string_view name = grpc_status_code_name(code);
       span_.set_attribute("rpc.response.status_code", name);
       if (grpc_server_status_is_error(code)) {
@@ -176,6 +182,10 @@ class ServerTracingInterceptor final : public grpc::experimental::Interceptor {
       }
     }
     span_.end();
+    if (timer_) {
+      timer_->stop(code);  // a no-op when the status was sent
+      timer_->commit();
+    }
   }
 
   bool deadline_passed() const {
