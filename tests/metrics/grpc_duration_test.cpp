@@ -230,3 +230,51 @@ TEST_CASE("a client deadline is recorded as DEADLINE_EXCEEDED; buckets are confi
   });
   CHECK(n <= 1);
 }
+
+TEST_CASE("each method's series is found once per side; past the table's room calls still count") {
+  m::Registry reg;
+  kt::GrpcDurationLayer layer(reg);
+  m::Histogram& h = layer.histogram();
+  auto side_owner = std::make_shared<kt::detail::GrpcSideSeries>(&h, "client");
+  kt::detail::GrpcSideSeries& side = *side_owner;
+
+  // The same name at another address (a generic stub's std::string) is the same method.
+  std::string a = "/kt.Test/Echo";
+  std::string b = a;
+  const auto* ma = side.find(a);
+  REQUIRE(ma != nullptr);
+  CHECK(side.find(b) == ma);
+  CHECK(ma->name == "/kt.Test/Echo");
+  CHECK(ma->ok.load() == nullptr);  // no OK series before an OK call
+  CHECK(series_count(h) == 0);
+  {
+    kt::detail::GrpcCallTimer t(side_owner, b.c_str());
+    t.stop(0);
+    t.commit();
+  }
+  CHECK(ma->ok.load() == &h.series({"/kt.Test/Echo", "OK", "client"}));
+  CHECK(count(h, {"/kt.Test/Echo", "OK", "client"}) == 1);
+  CHECK(side.find("/kt.Test/Other") != ma);
+
+  // Fill the table, then time calls of methods it has no room for, OK and not.
+  std::vector<std::string> names;
+  for (int i = 0; i < 200; ++i) names.push_back("/kt.Many/M" + std::to_string(i));
+  std::size_t remembered = 0;
+  for (const auto& n : names) remembered += side.find(n) != nullptr ? 1 : 0;
+  CHECK(remembered < names.size());  // the table is full now
+  CHECK(side.find(names.back()) == nullptr);
+  for (const auto& n : names) {
+    kt::detail::GrpcCallTimer ok(side_owner, n.c_str());
+    ok.stop(0);
+    ok.commit();
+    kt::detail::GrpcCallTimer failed(side_owner, n.c_str());
+    failed.stop(static_cast<int>(grpc::StatusCode::UNAVAILABLE));
+  }  // `failed` records when destroyed
+  { kt::detail::GrpcCallTimer never_stopped(side_owner, a.c_str()); }
+  for (const auto& n : names) {
+    INFO(n);
+    CHECK(count(h, {n, "OK", "client"}) == 1);
+    CHECK(count(h, {n, "UNAVAILABLE", "client"}) == 1);
+  }
+  CHECK(count(h, {"/kt.Test/Echo", "CANCELLED", "client"}) == 1);
+}

@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -59,9 +60,9 @@ class ClientTracingInterceptor final : public grpc::experimental::Interceptor {
  public:
   ClientTracingInterceptor(grpc::experimental::ClientRpcInfo* info,
                            const std::optional<GrpcServerAddress>& server,
-                           metrics::Histogram* durations)
+                           const std::shared_ptr<GrpcSideSeries>& durations)
       : info_(info), server_known_(server.has_value()) {
-    if (durations != nullptr) timer_.emplace(durations, info->method(), "client");
+    if (durations != nullptr) timer_.emplace(durations, info->method());
     const std::string_view name = grpc_method_name(info->method());
     start_span_in_place(span_, Level::Info, name, SpanKind::Client);
     if (span_.is_recording()) {
@@ -133,7 +134,7 @@ class ClientTracingInterceptorFactory final
   explicit ClientTracingInterceptorFactory(std::string_view target)
       : server_(parse_grpc_target(target)) {}
   ClientTracingInterceptorFactory(std::string_view target, const GrpcDurationLayer& durations)
-      : server_(parse_grpc_target(target)), durations_(&durations.histogram()) {}
+      : server_(parse_grpc_target(target)), durations_(durations.client_series()) {}
 
   grpc::experimental::Interceptor* CreateClientInterceptor(
       grpc::experimental::ClientRpcInfo* info) override {
@@ -142,7 +143,7 @@ class ClientTracingInterceptorFactory final
 
  private:
   std::optional<GrpcServerAddress> server_;
-  metrics::Histogram* durations_ = nullptr;
+  std::shared_ptr<detail::GrpcSideSeries> durations_;
 };
 
 }  // namespace krishiv::trace

@@ -40,6 +40,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string_view>
@@ -110,9 +111,9 @@ class ServerTracingInterceptor final : public grpc::experimental::Interceptor {
  public:
   ServerTracingInterceptor(grpc::experimental::ServerRpcInfo* info,
                            const std::optional<GrpcServerAddress>& server,
-                           metrics::Histogram* durations)
+                           const std::shared_ptr<GrpcSideSeries>& durations)
       : info_(info), server_(server) {
-    if (durations != nullptr) timer_.emplace(durations, info->method(), "server");
+    if (durations != nullptr) timer_.emplace(durations, info->method());
     tsan_release(this);
   }
 
@@ -218,7 +219,7 @@ class ServerTracingInterceptorFactory final
       : server_(parse_grpc_target(listen_address)) {}
   ServerTracingInterceptorFactory(std::string_view listen_address,
                                   const GrpcDurationLayer& durations)
-      : server_(parse_grpc_target(listen_address)), durations_(&durations.histogram()) {}
+      : server_(parse_grpc_target(listen_address)), durations_(durations.server_series()) {}
   // The server destroys its factories after its last call: an ordering libgrpc provides with
   // synchronization TSan cannot see when libgrpc is not built with it (detail/tsan.hpp).
   ~ServerTracingInterceptorFactory() override { detail::tsan_acquire(this); }
@@ -232,7 +233,7 @@ class ServerTracingInterceptorFactory final
 
  private:
   std::optional<GrpcServerAddress> server_;
-  metrics::Histogram* durations_ = nullptr;
+  std::shared_ptr<detail::GrpcSideSeries> durations_;
 };
 
 // The context of a call a server with ServerTracingInterceptorFactory is handling: its SERVER
