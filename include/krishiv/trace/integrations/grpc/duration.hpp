@@ -176,7 +176,7 @@ class GrpcCallTimer {
 
 // The hook points that end a call's timing. The client records at once: its caller may read the
 // histogram as soon as the call returns. The server stops the clock before its status is sent
-// and records when the call closes (commit_server_call), after the reply has left.
+// and records when the call closes (POST_RECV_CLOSE), after the reply has left.
 inline void time_client_call(GrpcCallTimer& timer, grpc::experimental::InterceptorBatchMethods* m) {
   if (m->QueryInterceptionHookPoint(grpc::experimental::InterceptionHookPoints::POST_RECV_STATUS)) {
     const grpc::Status* status = m->GetRecvStatus();
