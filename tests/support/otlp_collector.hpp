@@ -24,6 +24,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <map>
@@ -167,6 +168,14 @@ class Collector : public grpc::CallbackGenericService {
       // Cancels calls still stalled after the deadline, so this ends by itself.
       server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
       server_->Wait();
+      // Every call's last callback done, seen through mu_: libgrpc's own ordering of its
+      // callbacks before Wait() returns is invisible to ThreadSanitizer, which then reports a
+      // collector built at this one's address as racing with this one's calls.
+      std::unique_lock<std::mutex> lk(mu_);
+      const bool done =
+          calls_done_.wait_for(lk, std::chrono::seconds(30), [this] { return live_calls_ == 0; });
+      lk.unlock();
+      CHECK(done);
       server_.reset();
     }
   }
@@ -175,6 +184,7 @@ class Collector : public grpc::CallbackGenericService {
   class Call final : public grpc::ServerGenericBidiReactor {
    public:
     Call(Collector* c, grpc::GenericCallbackServerContext* ctx) : c_(c), ctx_(ctx) {
+      c_->call_started();
       StartRead(&request_);
     }
     void OnReadDone(bool ok) override {
@@ -237,7 +247,12 @@ class Collector : public grpc::CallbackGenericService {
       cancelled_ = true;
       if (stalled_) finish_locked(grpc::Status::CANCELLED);
     }
-    void OnDone() override { delete this; }
+    // gRPC's last callback of the call, after OnCancel.
+    void OnDone() override {
+      Collector* c = c_;
+      delete this;
+      c->call_done();
+    }
 
    private:
     void finish(grpc::Status s) {
@@ -283,6 +298,15 @@ class Collector : public grpc::CallbackGenericService {
     std::lock_guard<std::mutex> lk(mu_);
     ++cancelled_;
   }
+  void call_started() {
+    std::lock_guard<std::mutex> lk(mu_);
+    ++live_calls_;
+  }
+  void call_done() {
+    std::lock_guard<std::mutex> lk(mu_);
+    --live_calls_;
+    calls_done_.notify_all();  // under the lock: stop() may destroy this once it can take it
+  }
 
   mutable std::mutex mu_;
   std::deque<Reply> script_;
@@ -293,6 +317,8 @@ class Collector : public grpc::CallbackGenericService {
   std::size_t cancelled_ = 0;
   std::size_t open_ = 0;
   std::size_t max_open_ = 0;
+  std::size_t live_calls_ = 0;  // reactors not yet done
+  std::condition_variable calls_done_;
   int port_ = 0;
   std::unique_ptr<grpc::Server> server_;
 };
